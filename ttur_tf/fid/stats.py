@@ -1,0 +1,323 @@
+"""FID statistics: streaming float64 mean and covariance of features, and their .npz files.
+
+Matches bioinf-jku/TTUR fid.py ``calculate_activation_statistics`` (``np.mean`` and
+``np.cov(rowvar=False)``, i.e. the unbiased covariance, ddof = 1) without holding the N×2048
+feature matrix: batches are merged into a running mean and scatter matrix (Chan et al.'s pairwise
+update) in float64, so memory is O(d²) whatever N is.
+
+Differences from the original, on purpose:
+
+* Every image is used. The original drops the last partial batch (``n // batch_size`` batches), so
+  its FID depends on the batch size; ``drop_remainder=True`` reproduces that count for parity.
+* The number of images used, their size and the graph's SHA-256 are stored next to ``mu`` and
+  ``sigma`` in the .npz; the original project reads such a file unchanged (it only reads those two
+  keys), and its published files load here too.
+
+Sources: a NumPy array (N, H, W, C), a folder of image files, ``"tfds:NAME[/SPLIT]"``, or a
+``tf.data.Dataset`` of images (H, W, C) or batches (B, H, W, C). Pixel values must be 0..255.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+import ttur_tf
+from ttur_tf.fid import image_files
+
+__all__ = [
+    "RECOMMENDED_MIN_SAMPLES",
+    "RunningMoments",
+    "Statistics",
+    "compute_statistics",
+    "load_statistics",
+]
+
+# The paper recommends at least 10,000 samples: FID is biased at small N (Heusel et al., App. A1).
+RECOMMENDED_MIN_SAMPLES = 10_000
+_TFDS_PREFIX = "tfds:"
+_SPLIT_PATTERN = re.compile(
+    r"^(train|test|validation|valid|val|extra|unlabelled|unlabeled|all)\b|[\[\]%+]"
+)
+
+FeatureFn = Callable[[np.ndarray], "tf.Tensor | np.ndarray"]
+
+
+class RunningMoments:
+    """Streaming mean and unbiased covariance of row vectors, in float64.
+
+    Args:
+        dim: the vectors' length d.
+    """
+
+    def __init__(self, dim: int):
+        self.count = 0
+        self._mean = np.zeros(dim, dtype=np.float64)
+        self._scatter = np.zeros((dim, dim), dtype=np.float64)
+
+    def update(self, batch: np.ndarray) -> None:
+        """Adds a batch of vectors, (b, d), any float dtype (accumulated in float64)."""
+        batch = np.asarray(batch, dtype=np.float64)
+        if batch.ndim != 2 or batch.shape[1] != self._mean.shape[0]:
+            raise ValueError(
+                f"expected a batch of shape (b, {self._mean.shape[0]}), got {batch.shape}"
+            )
+        size = batch.shape[0]
+        if size == 0:
+            return
+        batch_mean = batch.mean(axis=0)
+        centered = batch - batch_mean
+        delta = batch_mean - self._mean
+        total = self.count + size
+        self._scatter += centered.T @ centered + np.outer(delta, delta) * (self.count * size / total)
+        self._mean += delta * (size / total)
+        self.count = total
+
+    @property
+    def mean(self) -> np.ndarray:
+        """(d,) float64 mean of all vectors added."""
+        return self._mean.copy()
+
+    @property
+    def covariance(self) -> np.ndarray:
+        """(d, d) float64 unbiased covariance (ddof = 1), as ``np.cov(x, rowvar=False)``."""
+        if self.count < 2:
+            raise ValueError(f"a covariance needs at least 2 samples, got {self.count}")
+        return self._scatter / (self.count - 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Statistics:
+    """FID statistics of a set of images.
+
+    Attributes:
+        mu: (2048,) float64 mean of the pool_3 features.
+        sigma: (2048, 2048) float64 unbiased covariance of the pool_3 features.
+        num_images: how many images they were computed from (0 if unknown, e.g. an original file).
+        image_size: (H, W) of the images if they all had one size, else None.
+        graph_sha256: SHA-256 of the Inception graph used ("" if unknown).
+    """
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    num_images: int = 0
+    image_size: tuple[int, int] | None = None
+    graph_sha256: str = ""
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the statistics atomically as .npz with keys mu, sigma (and metadata)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False) as out:
+            np.savez(
+                out,
+                mu=self.mu,
+                sigma=self.sigma,
+                num_images=np.int64(self.num_images),
+                image_size=np.array(self.image_size or (-1, -1), dtype=np.int64),
+                graph_sha256=np.str_(self.graph_sha256),
+                ttur_tf_version=np.str_(ttur_tf.__version__),
+            )
+        os.replace(out.name, path)
+
+
+def load_statistics(path: str | os.PathLike) -> Statistics:
+    """Reads statistics written by ``Statistics.save`` or by the original project.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not an .npz with ``mu`` (d,) and ``sigma`` (d, d).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"statistics file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, EOFError, ValueError) as error:
+        raise ValueError(f"{path} is not a readable .npz file ({error})") from error
+    if "mu" not in arrays or "sigma" not in arrays:
+        raise ValueError(
+            f"{path} has no 'mu' and 'sigma' arrays (keys: {', '.join(arrays)}); "
+            "it is not an FID statistics file"
+        )
+    mu, sigma = arrays["mu"].astype(np.float64), arrays["sigma"].astype(np.float64)
+    num_images = int(arrays.get("num_images", 0))
+    size = tuple(int(v) for v in arrays.get("image_size", ()))
+    sha = str(arrays.get("graph_sha256", ""))
+    if mu.ndim != 1 or sigma.shape != (mu.shape[0], mu.shape[0]):
+        raise ValueError(
+            f"{path}: mu must have shape (d,) and sigma (d, d), got {mu.shape} and {sigma.shape}"
+        )
+    image_size = size if len(size) == 2 and min(size) > 0 else None
+    return Statistics(mu, sigma, num_images, image_size, sha)
+
+
+def _batched_array(images: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+    if images.ndim != 4:
+        raise ValueError(
+            f"an image array must have shape (N, H, W, C) (channels last), got {images.shape}"
+        )
+    for start in range(0, images.shape[0], batch_size):
+        yield images[start : start + batch_size]
+
+
+def _batched_by_size(images: Iterable[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
+    """Stacks consecutive images of one size into batches of at most ``batch_size``."""
+    pending: list[np.ndarray] = []
+    for image in images:
+        if pending and (len(pending) == batch_size or image.shape != pending[0].shape):
+            yield np.stack(pending)
+            pending = []
+        pending.append(image)
+    if pending:
+        yield np.stack(pending)
+
+
+def _parse_tfds(source: str) -> tuple[str, str]:
+    """``tfds:NAME[/CONFIG][/SPLIT]`` → (name, split); the split defaults to "train"."""
+    spec = source[len(_TFDS_PREFIX) :].strip("/")
+    head, _, last = spec.rpartition("/")
+    if head and _SPLIT_PATTERN.search(last):
+        return head, last
+    return spec, "train"
+
+
+def _tfds_images(source: str) -> tuple[tf.data.Dataset, int | None]:
+    import tensorflow_datasets as tfds  # imported only when a tfds source is used
+
+    name, split = _parse_tfds(source)
+    try:
+        dataset, info = tfds.load(name, split=split, shuffle_files=False, with_info=True)
+    except Exception as error:  # tfds raises many types (DatasetNotFoundError, network errors…)
+        raise ValueError(
+            f"could not load the tfds dataset {name!r}, split {split!r} ({error}). Offline, "
+            "prepare it where TFDS_DATA_DIR points, or pass a folder of images instead."
+        ) from error
+    if "image" not in info.features:
+        raise ValueError(f"the tfds dataset {name!r} has no 'image' feature")
+    count = int(dataset.cardinality())
+    return dataset.map(lambda example: example["image"]), count if count >= 0 else None
+
+
+def _dataset_batches(dataset: tf.data.Dataset, batch_size: int) -> Iterator[np.ndarray]:
+    rank = dataset.element_spec.shape.rank
+    if rank == 4:
+        return (batch.numpy() for batch in dataset)
+    if rank == 3:
+        return _batched_by_size((image.numpy() for image in dataset), batch_size)
+    raise ValueError(
+        f"a dataset must yield images (H, W, C) or batches (B, H, W, C), got elements of shape "
+        f"{dataset.element_spec.shape} (for tfds dicts, map to the 'image' key)"
+    )
+
+
+def _batches_and_count(source, batch_size: int) -> tuple[Iterator[np.ndarray], int | None]:
+    if isinstance(source, np.ndarray):
+        return _batched_array(source, batch_size), source.shape[0]
+    if isinstance(source, tf.data.Dataset):
+        count = int(source.cardinality())
+        return _dataset_batches(source, batch_size), count if count >= 0 else None
+    if isinstance(source, str) and source.startswith(_TFDS_PREFIX):
+        dataset, count = _tfds_images(source)
+        return _dataset_batches(dataset, batch_size), count
+    if isinstance(source, (str, os.PathLike)):
+        files = image_files.list_image_files(source)
+        return _batched_by_size(image_files.decoded_images(files), batch_size), len(files)
+    raise TypeError(
+        f"unsupported image source {type(source).__name__}: pass an array (N, H, W, C), a folder, "
+        "'tfds:NAME[/SPLIT]' or a tf.data.Dataset"
+    )
+
+
+def _truncated(batches: Iterable[np.ndarray], limit: int) -> Iterator[np.ndarray]:
+    remaining = limit
+    for batch in batches:
+        if remaining <= 0:
+            return
+        yield batch[:remaining]
+        remaining -= min(remaining, batch.shape[0])
+
+
+def _warn_about_sample_count(count: int, dim: int) -> None:
+    if count <= dim:
+        warnings.warn(
+            f"only {count} images for {dim}-dimensional features: the covariance is rank-deficient "
+            f"and FID is unreliable. Use more than {dim} images, at least "
+            f"{RECOMMENDED_MIN_SAMPLES:,} as the TTUR paper recommends.",
+            stacklevel=3,
+        )
+    elif count < RECOMMENDED_MIN_SAMPLES:
+        warnings.warn(
+            f"only {count} images: FID is biased upwards at small sample sizes; use at least "
+            f"{RECOMMENDED_MIN_SAMPLES:,} and compare FIDs only at equal counts.",
+            stacklevel=3,
+        )
+
+
+def compute_statistics(
+    source,
+    features: FeatureFn,
+    batch_size: int = 50,
+    drop_remainder: bool = False,
+    verbose: bool = False,
+    graph_sha256: str = "",
+) -> Statistics:
+    """FID statistics of a set of images.
+
+    Args:
+        source: np.ndarray (N, H, W, C) with pixel values 0..255; a folder of image files; a
+            string "tfds:NAME[/CONFIG][/SPLIT]" (default split "train"); or a tf.data.Dataset of
+            images (H, W, C) or batches (B, H, W, C), pixel values 0..255.
+        features: maps a batch (B, H, W, C) to features (B, d), e.g. ``InceptionFeatures``.
+        batch_size: images per call of ``features`` (memory is bounded by it, not by N). For
+            folders and datasets of single images, images of different sizes go in separate
+            batches.
+        drop_remainder: use only the first ``N // batch_size * batch_size`` images, as the
+            original ``get_activations`` does (for parity with its numbers); default: all images.
+        verbose: show a progress bar.
+        graph_sha256: recorded in the result (``InceptionFeatures.graph_sha256``).
+
+    Returns:
+        The ``Statistics`` (mean, covariance, number of images used, image size).
+
+    Raises:
+        ValueError: fewer than 2 images, or bad images (see ``prepare_images``).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    batches, count = _batches_and_count(source, batch_size)
+    if drop_remainder:
+        if count is None:
+            raise ValueError("drop_remainder needs a source of known size (this dataset's is unknown)")
+        batches = _truncated(batches, count // batch_size * batch_size)
+        count = count // batch_size * batch_size
+    progress = None
+    if verbose:
+        progress = keras.utils.Progbar(count, unit_name="image")
+    moments, sizes = None, set()
+    for batch in batches:
+        batch_features = np.asarray(features(batch))
+        if moments is None:
+            moments = RunningMoments(batch_features.shape[1])
+        moments.update(batch_features)
+        sizes.add(tuple(batch.shape[1:3]))
+        if progress is not None:
+            progress.add(batch.shape[0])
+    used = moments.count if moments is not None else 0
+    if used < 2:
+        raise ValueError(f"FID statistics need at least 2 images, got {used}")
+    logging.info("FID statistics computed from %d images", used)
+    _warn_about_sample_count(used, moments.mean.shape[0])
+    image_size = next(iter(sizes)) if len(sizes) == 1 else None
+    return Statistics(moments.mean, moments.covariance, used, image_size, graph_sha256)
