@@ -1,0 +1,125 @@
+"""GAN losses of the original scripts (bioinf-jku/TTUR WGAN_GP/gan_64x64_FID.py, ``MODE``).
+
+Pure functions of the critic's outputs (logits, shape (B,) or (B, 1), float32), so each can be
+checked against a closed form:
+
+* ``wgan`` / ``wgan-gp``: d = E[D(fake)] − E[D(real)], g = −E[D(fake)]; wgan-gp adds λ·GP.
+* ``dcgan``: d = (BCE(D(real), 1) + BCE(D(fake), 0)) / 2, g = BCE(D(fake), 1) (non-saturating).
+* ``lsgan``: d = (E[(D(real) − 1)²] + E[D(fake)²]) / 2, g = E[(D(fake) − 1)²].
+
+The gradient penalty (Gulrajani et al. 2017) is E[(‖∇ₓD(x̂)‖₂ − 1)²] at x̂ = real + α·(fake − real)
+with one α ~ U[0, 1] per sample (not a normal draw: keras-io#624). A tiny ε inside the square root
+keeps its gradient finite where ∇ₓD(x̂) is exactly zero (keras-io#910); the original has no ε.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import tensorflow as tf
+
+__all__ = [
+    "LOSSES",
+    "GanLoss",
+    "dcgan_d_loss",
+    "dcgan_g_loss",
+    "gradient_penalty",
+    "lsgan_d_loss",
+    "lsgan_g_loss",
+    "wasserstein_d_loss",
+    "wasserstein_g_loss",
+]
+
+_NORM_EPSILON = 1e-12
+
+
+def wasserstein_d_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """E[D(fake)] − E[D(real)]: the negated critic estimate of the Wasserstein distance."""
+    return tf.reduce_mean(fake_logits) - tf.reduce_mean(real_logits)
+
+
+def wasserstein_g_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """−E[D(fake)]."""
+    return -tf.reduce_mean(fake_logits)
+
+
+def _bce(logits: tf.Tensor, label: float) -> tf.Tensor:
+    labels = tf.fill(tf.shape(logits), tf.constant(label, logits.dtype))
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def dcgan_d_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """(BCE(D(real), 1) + BCE(D(fake), 0)) / 2, with D's outputs as logits."""
+    return (_bce(real_logits, 1.0) + _bce(fake_logits, 0.0)) / 2.0
+
+
+def dcgan_g_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """BCE(D(fake), 1): the non-saturating generator loss."""
+    return _bce(fake_logits, 1.0)
+
+
+def lsgan_d_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """(E[(D(real) − 1)²] + E[D(fake)²]) / 2."""
+    return (tf.reduce_mean(tf.square(real_logits - 1.0)) + tf.reduce_mean(tf.square(fake_logits))) / 2.0
+
+
+def lsgan_g_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """E[(D(fake) − 1)²]."""
+    return tf.reduce_mean(tf.square(fake_logits - 1.0))
+
+
+def gradient_penalty(
+    critic: Callable[[tf.Tensor], tf.Tensor],
+    real: tf.Tensor,
+    fake: tf.Tensor,
+    alpha: tf.Tensor,
+) -> tf.Tensor:
+    """E[(‖∇ₓ critic(x̂)‖₂ − 1)²] with x̂ = real + alpha·(fake − real), per sample.
+
+    Args:
+        critic: maps a batch like ``real`` to scores (B,) or (B, 1).
+        real, fake: float32 batches of the same shape (B, ...).
+        alpha: float32 (B,) interpolation weights in [0, 1], one per sample.
+
+    Returns:
+        A float32 scalar, differentiable with respect to the critic's variables.
+    """
+    alpha = tf.reshape(alpha, [-1] + [1] * (len(real.shape) - 1))
+    interpolates = real + alpha * (fake - real)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        scores = critic(interpolates)
+    gradients = tape.gradient(scores, interpolates)
+    squared_norms = tf.reduce_sum(tf.square(gradients), axis=list(range(1, len(real.shape))))
+    slopes = tf.sqrt(squared_norms + _NORM_EPSILON)
+    return tf.reduce_mean(tf.square(slopes - 1.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class GanLoss:
+    """A loss of the original scripts.
+
+    Attributes:
+        d_loss: (real_logits, fake_logits) → scalar, minimised by the discriminator.
+        g_loss: fake_logits → scalar, minimised by the generator.
+        uses_gradient_penalty: whether λ·GP is added to ``d_loss``.
+        clips_weights: whether the critic's weights are clipped to ±0.01 after each update.
+        is_wasserstein: whether −d_loss (without GP) estimates a Wasserstein distance.
+    """
+
+    d_loss: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+    g_loss: Callable[[tf.Tensor], tf.Tensor]
+    uses_gradient_penalty: bool = False
+    clips_weights: bool = False
+    is_wasserstein: bool = False
+
+
+LOSSES = {
+    "wgan-gp": GanLoss(
+        wasserstein_d_loss, wasserstein_g_loss, uses_gradient_penalty=True, is_wasserstein=True
+    ),
+    "wgan": GanLoss(wasserstein_d_loss, wasserstein_g_loss, clips_weights=True, is_wasserstein=True),
+    "dcgan": GanLoss(dcgan_d_loss, dcgan_g_loss),
+    "lsgan": GanLoss(lsgan_d_loss, lsgan_g_loss),
+}
