@@ -188,8 +188,12 @@ def download_graph(
     return target
 
 
-def read_graph_def(path: str | os.PathLike) -> tf.compat.v1.GraphDef:
+def read_graph_def(path: str | os.PathLike, data: bytes | None = None) -> tf.compat.v1.GraphDef:
     """Parses a frozen graph and checks that it has the nodes FID needs.
+
+    Args:
+        path: the graph file (named in errors).
+        data: its bytes, if already read; read from ``path`` when None.
 
     Raises:
         InceptionGraphError: the file cannot be parsed or lacks ``ExpandDims`` or ``pool_3``.
@@ -197,7 +201,7 @@ def read_graph_def(path: str | os.PathLike) -> tf.compat.v1.GraphDef:
     path = Path(path)
     graph_def = tf.compat.v1.GraphDef()
     try:
-        graph_def.ParseFromString(path.read_bytes())
+        graph_def.ParseFromString(path.read_bytes() if data is None else data)
     except Exception as error:  # protobuf raises its own DecodeError (and others on garbage)
         raise InceptionGraphError(
             f"{path} is not a frozen TensorFlow graph (it could not be parsed: {error}). Delete it "
@@ -387,8 +391,9 @@ class InceptionFeatures:
 
     def __init__(self, inception_path: str | os.PathLike | None = None, download: bool = True):
         self.graph_path = locate_graph(inception_path, download=download)
-        self.graph_sha256 = hashlib.sha256(self.graph_path.read_bytes()).hexdigest()
-        self._pool3 = _import_pool3(read_graph_def(self.graph_path), self.graph_path)
+        data = self.graph_path.read_bytes()
+        self.graph_sha256 = hashlib.sha256(data).hexdigest()
+        self._pool3 = _import_pool3(read_graph_def(self.graph_path, data), self.graph_path)
         self._features = tf.function(self._features_of_prepared, reduce_retracing=True)
 
     @property
