@@ -184,3 +184,16 @@ def test_corrupt_and_wrong_graphs_are_clear_errors(tmp_path):
     thin.write_bytes(graph.as_graph_def().SerializeToString())
     with pytest.raises(InceptionGraphError, match="30 channels, not 2048"):
         InceptionFeatures(thin)
+
+
+def test_a_graph_that_imports_but_cannot_run_fails_at_load_with_the_file_named(tmp_path):
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf.compat.v1.placeholder(tf.float32, [1, None, None, 3], name="ExpandDims")
+        extra = tf.compat.v1.placeholder(tf.float32, [1, 8, 8, 2045], name="never_fed")
+        resized = tf.compat.v1.image.resize_bilinear(images, [8, 8])
+        tf.nn.avg_pool2d(tf.concat([resized, extra], axis=-1), 8, 1, "VALID", name="pool_3")
+    broken = tmp_path / "unrunnable.pb"
+    broken.write_bytes(graph.as_graph_def().SerializeToString())
+    with pytest.raises(InceptionGraphError, match="unrunnable.pb cannot be run"):
+        InceptionFeatures(broken)

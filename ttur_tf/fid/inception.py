@@ -304,6 +304,13 @@ def _import_pool3(graph_def: tf.compat.v1.GraphDef, path: Path):
             f"{path}: pool_3 has {channels} channels, not {FEATURE_DIM}: this is not the Inception "
             f"graph FID is defined with. {_how_to_install()}"
         )
+    try:  # ops that import but cannot run (e.g. other legacy ops) fail here, not at first use
+        pool3_fn(tf.zeros([1, 8, 8, 3]))
+    except tf.errors.OpError as error:
+        raise InceptionGraphError(
+            f"{path} cannot be run by this TensorFlow ({error.message.splitlines()[0]}). "
+            f"{_how_to_install()}"
+        ) from error
     return pool3_fn
 
 
