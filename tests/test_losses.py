@@ -27,8 +27,10 @@ def test_dcgan_losses_are_binary_cross_entropies():
 
 def test_lsgan_losses():
     real, fake = constant([1.0, 3.0]), constant([0.0, 2.0])
-    assert float(losses.lsgan_d_loss(real, fake)) == pytest.approx((0 + 4) / 2 / 2 + (0 + 4) / 2 / 2)
-    assert float(losses.lsgan_g_loss(fake)) == pytest.approx((1 + 1) / 2)
+    # (E[(D(real) − 1)²] + E[D(fake)²]) / 2 with (real − 1)² = [0, 4] and fake² = [0, 4].
+    assert float(losses.lsgan_d_loss(real, fake)) == pytest.approx((np.mean([0, 4]) + np.mean([0, 4])) / 2)
+    # E[(D(fake) − 1)²] with (fake − 1)² = [1, 1].
+    assert float(losses.lsgan_g_loss(fake)) == pytest.approx(np.mean([1, 1]))
 
 
 @pytest.mark.parametrize("weight_norm", [0.5, 1.0, 3.0])
