@@ -7,7 +7,7 @@ import tensorflow_datasets as tfds
 from conftest import random_images, write_png_folder
 
 from ttur_tf.fid import RunningMoments, Statistics, compute_statistics, load_statistics
-from ttur_tf.fid.stats import _parse_tfds
+from ttur_tf.fid.stats import parse_tfds_source
 
 
 def mean_color_features(batch):
@@ -112,7 +112,7 @@ def test_missing_tfds_dataset_is_a_clear_error():
     ],
 )
 def test_tfds_names_and_splits_are_parsed(source, expected):
-    assert _parse_tfds(source) == expected
+    assert parse_tfds_source(source) == expected
 
 
 @pytest.mark.filterwarnings("ignore:only")

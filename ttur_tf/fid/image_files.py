@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-__all__ = ["IMAGE_EXTENSIONS", "decoded_images", "list_image_files"]
+__all__ = ["IMAGE_EXTENSIONS", "decode_rgb", "decoded_images", "list_image_files"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 _CHANNEL_NAMES = {1: "grayscale", 2: "grayscale+alpha", 4: "RGBA"}
@@ -62,7 +62,8 @@ def list_image_files(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
-def _decode_rgb(contents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def decode_rgb(contents: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Encoded PNG/JPEG/BMP/WebP bytes → (uint8 image (H, W, 3), the file's channel count)."""
     # TensorFlow's default JPEG IDCT is libjpeg's fast integer one; the original reads images with
     # imageio/PIL, which use the accurate one. They differ by up to ~8 levels per pixel.
     image = tf.cond(
@@ -98,7 +99,7 @@ def decoded_images(files: list[Path]) -> Iterator[np.ndarray]:
     """
     dataset = tf.data.Dataset.from_tensor_slices([str(path) for path in files])
     dataset = dataset.map(
-        lambda path: _decode_rgb(tf.io.read_file(path)),
+        lambda path: decode_rgb(tf.io.read_file(path)),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     ).prefetch(tf.data.AUTOTUNE)

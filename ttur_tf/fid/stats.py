@@ -37,15 +37,18 @@ from ttur_tf.fid import image_files
 
 __all__ = [
     "RECOMMENDED_MIN_SAMPLES",
+    "TFDS_PREFIX",
     "RunningMoments",
     "Statistics",
     "compute_statistics",
     "load_statistics",
+    "load_tfds_images",
+    "parse_tfds_source",
 ]
 
 # The paper recommends at least 10,000 samples: FID is biased at small N (Heusel et al., App. A1).
 RECOMMENDED_MIN_SAMPLES = 10_000
-_TFDS_PREFIX = "tfds:"
+TFDS_PREFIX = "tfds:"
 _SPLIT_PATTERN = re.compile(
     r"^(train|test|validation|valid|val|extra|unlabelled|unlabeled|all)\b|[\[\]%+]"
 )
@@ -184,21 +187,30 @@ def _batched_by_size(images: Iterable[np.ndarray], batch_size: int) -> Iterator[
         yield np.stack(pending)
 
 
-def _parse_tfds(source: str) -> tuple[str, str]:
+def parse_tfds_source(source: str) -> tuple[str, str]:
     """``tfds:NAME[/CONFIG][/SPLIT]`` → (name, split); the split defaults to "train"."""
-    spec = source[len(_TFDS_PREFIX) :].strip("/")
+    spec = source[len(TFDS_PREFIX) :].strip("/")
     head, _, last = spec.rpartition("/")
     if head and _SPLIT_PATTERN.search(last):
         return head, last
     return spec, "train"
 
 
-def _tfds_images(source: str) -> tuple[tf.data.Dataset, int | None]:
+def load_tfds_images(name: str, split: str, **load_kwargs):
+    """``tfds.load`` of a dataset with an ``image`` feature, in file order, with a clear error.
+
+    Returns:
+        (dataset of examples, DatasetInfo).
+
+    Raises:
+        ValueError: the dataset cannot be loaded (not prepared offline, unknown…) or has no image.
+    """
     import tensorflow_datasets as tfds  # imported only when a tfds source is used
 
-    name, split = _parse_tfds(source)
     try:
-        dataset, info = tfds.load(name, split=split, shuffle_files=False, with_info=True)
+        dataset, info = tfds.load(
+            name, split=split, shuffle_files=False, with_info=True, **load_kwargs
+        )
     except Exception as error:  # tfds raises many types (DatasetNotFoundError, network errors…)
         raise ValueError(
             f"could not load the tfds dataset {name!r}, split {split!r} ({error}). Offline, "
@@ -206,6 +218,11 @@ def _tfds_images(source: str) -> tuple[tf.data.Dataset, int | None]:
         ) from error
     if "image" not in info.features:
         raise ValueError(f"the tfds dataset {name!r} has no 'image' feature")
+    return dataset, info
+
+
+def _tfds_images(source: str) -> tuple[tf.data.Dataset, int | None]:
+    dataset, _ = load_tfds_images(*parse_tfds_source(source))
     count = int(dataset.cardinality())
     return dataset.map(lambda example: example["image"]), count if count >= 0 else None
 
@@ -228,7 +245,7 @@ def _batches_and_count(source, batch_size: int) -> tuple[Iterator[np.ndarray], i
     if isinstance(source, tf.data.Dataset):
         count = int(source.cardinality())
         return _dataset_batches(source, batch_size), count if count >= 0 else None
-    if isinstance(source, str) and source.startswith(_TFDS_PREFIX):
+    if isinstance(source, str) and source.startswith(TFDS_PREFIX):
         dataset, count = _tfds_images(source)
         return _dataset_batches(dataset, batch_size), count
     if isinstance(source, (str, os.PathLike)):

@@ -1,0 +1,1 @@
+"""Input pipelines: image datasets (images.py)."""

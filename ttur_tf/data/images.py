@@ -1,0 +1,217 @@
+"""Image datasets of the paper as tf.data pipelines: uint8 images for FID, [-1, 1] batches for training.
+
+Sources (``load_image_data``):
+
+* the tfds datasets of the paper's Table 1: ``cifar10`` and ``svhn_cropped`` (32×32), ``celeb_a``
+  (218×178, center-cropped to 108×108 and resized to 64×64 as carpedm20's DCGAN / the TTUR CelebA
+  statistics), ``lsun/bedroom`` (center-cropped to a square, resized to 64×64); any other
+  ``tfds:NAME[/CONFIG][/SPLIT]`` with an ``image`` feature;
+* a folder of image files (PNG/JPEG/…, center-cropped to a square and resized when needed);
+* an ``.npz`` file with a uint8 array (N, H, W, 3) under ``images`` (or as its only array).
+
+Resizing uses bilinear interpolation with antialiasing (as PIL's resize that the originals use).
+Training pixels are x / 127.5 − 1 in [-1, 1] (the original's 2·(x/255 − 0.5)).
+
+Training order is a function of (seed, position) only: each epoch permutes each block of
+``shuffle_buffer`` elements with a key derived from (seed, epoch, block), and
+``training_batches(start_image=k)`` continues exactly where a run that consumed k images stopped. Shuffling and skipping work on cheap elements (file paths,
+encoded records, indices), decoding comes after, so resuming does not decode skipped images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from ttur_tf.fid import image_files
+from ttur_tf.fid.stats import TFDS_PREFIX, load_tfds_images, parse_tfds_source
+
+__all__ = ["PAPER_DATASETS", "ImageData", "load_image_data", "training_batches", "uint8_images"]
+
+# name → (native image size of the paper's runs, center crop applied before resizing or None)
+PAPER_DATASETS = {
+    "cifar10": (32, None),
+    "svhn_cropped": (32, None),
+    "celeb_a": (64, 108),
+    "lsun/bedroom": (64, None),
+}
+_SHUFFLE_BUFFER_ENCODED_RECORDS = 10_000
+_EPOCH_SEED_STRIDE = 1_000_003
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+    """An image source, in a fixed order.
+
+    Attributes:
+        name: what was loaded (for messages and file names).
+        elements: one cheap element per image (a path, an encoded record or an index).
+        decode: maps an element to a uint8 image (image_size, image_size, 3).
+        num_images: the number of images.
+        image_size: height and width of the decoded images.
+        shuffle_buffer: elements permuted together each epoch (all of them when they are cheap;
+            tfds records come pre-shuffled from their files and are permuted in blocks).
+    """
+
+    name: str
+    elements: tf.data.Dataset
+    decode: Callable[[tf.Tensor], tf.Tensor]
+    num_images: int
+    image_size: int
+    shuffle_buffer: int
+
+
+def _square(image: tf.Tensor, image_size: int, crop: int | None) -> tf.Tensor:
+    """Center crop (to ``crop`` or to the shorter side) and resize to a uint8 square."""
+    shape = tf.shape(image)
+    height, width = shape[0], shape[1]
+    side = tf.minimum(height, width) if crop is None else tf.minimum(crop, tf.minimum(height, width))
+    top = (height - side) // 2
+    left = (width - side) // 2
+    image = tf.image.crop_to_bounding_box(image, top, left, side, side)
+
+    def resize():
+        resized = tf.image.resize(image, [image_size, image_size], "bilinear", antialias=True)
+        return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+    square = tf.cond(tf.equal(side, image_size), lambda: image, resize)
+    return tf.ensure_shape(square, [image_size, image_size, 3])
+
+
+def _from_tfds(source: str, image_size: int | None) -> ImageData:
+    import tensorflow_datasets as tfds  # imported only when a tfds source is used
+
+    name, split = parse_tfds_source(source if source.startswith(TFDS_PREFIX) else TFDS_PREFIX + source)
+    native_size, crop = PAPER_DATASETS.get(name, (None, None))
+    image_size = image_size or native_size
+    if image_size is None:
+        raise ValueError(f"give an image size for the tfds dataset {name!r} (e.g. 32 or 64)")
+    records, info = load_tfds_images(
+        name, split, decoders={"image": tfds.decode.SkipDecoding()}
+    )
+    image_feature = info.features["image"]
+    count = int(records.cardinality())
+    if count < 1:
+        raise ValueError(f"the tfds dataset {name!r}, split {split!r}, has no images")
+
+    def decode(encoded):
+        image = image_feature.decode_example(encoded)
+        if image.shape[-1] == 1:
+            image = tf.repeat(image, 3, axis=-1)
+        return _square(image, image_size, crop)
+
+    return ImageData(
+        f"{name}/{split}", records.map(lambda record: record["image"]), decode, count, image_size,
+        min(count, _SHUFFLE_BUFFER_ENCODED_RECORDS),
+    )
+
+
+def _from_folder(folder: Path, image_size: int | None) -> ImageData:
+    files = image_files.list_image_files(folder)
+    if image_size is None:
+        first = next(image_files.decoded_images(files[:1]))
+        image_size = min(first.shape[:2])
+
+    def decode(path):
+        image, _ = image_files.decode_rgb(tf.io.read_file(path))
+        return _square(image, image_size, None)
+
+    elements = tf.data.Dataset.from_tensor_slices([str(path) for path in files])
+    return ImageData(str(folder), elements, decode, len(files), image_size, len(files))
+
+
+def _from_npz(path: Path, image_size: int | None) -> ImageData:
+    with np.load(path) as archive:
+        keys = list(archive.keys())
+        if "images" in keys:
+            images = archive["images"]
+        elif len(keys) == 1:
+            images = archive[keys[0]]
+        else:
+            raise ValueError(f"{path}: put the images under the key 'images' (found keys {keys})")
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or len(images) < 1:
+        raise ValueError(
+            f"{path}: expected a uint8 array (N, H, W, 3) with N ≥ 1, got {images.dtype} "
+            f"{images.shape}"
+        )
+    image_size = image_size or min(images.shape[1:3])
+    table = tf.constant(images)
+
+    def decode(index):
+        return _square(tf.gather(table, index), image_size, None)
+
+    count = images.shape[0]
+    return ImageData(str(path), tf.data.Dataset.range(count), decode, count, image_size, count)
+
+
+def load_image_data(source: str, image_size: int | None = None) -> ImageData:
+    """Opens an image source (see the module docstring).
+
+    Args:
+        source: "cifar10", "celeb_a", "svhn_cropped", "lsun/bedroom", "tfds:NAME[/SPLIT]", a
+            folder of images or an .npz file.
+        image_size: output height and width; default: the paper's size for its datasets, else the
+            shorter side of the (first) image.
+
+    Raises:
+        FileNotFoundError, NotADirectoryError, ValueError: with a message saying what to fix.
+    """
+    if image_size is not None and image_size < 1:
+        raise ValueError(f"image_size must be ≥ 1, got {image_size}")
+    if source.startswith(TFDS_PREFIX) or source in PAPER_DATASETS:
+        return _from_tfds(source, image_size)
+    path = Path(source)
+    if path.suffix.lower() == ".npz":
+        if not path.is_file():
+            raise FileNotFoundError(f"image array file {path} does not exist")
+        return _from_npz(path, image_size)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"dataset {source!r} is neither a folder, an .npz file nor a known tfds dataset "
+            f"({', '.join(PAPER_DATASETS)} or tfds:NAME/SPLIT)"
+        )
+    return _from_folder(path, image_size)
+
+
+def uint8_images(data: ImageData) -> tf.data.Dataset:
+    """All images once, in the source's order: uint8 (image_size, image_size, 3) (for FID stats)."""
+    return data.elements.map(data.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def training_batches(
+    data: ImageData, batch_size: int, seed: int, start_image: int = 0
+) -> tf.data.Dataset:
+    """Endless shuffled training batches, float32 (batch_size, size, size, 3) in [-1, 1].
+
+    Args:
+        data: the source.
+        batch_size: images per batch; batches run across epoch boundaries.
+        seed: the shuffle seed (epoch e is permuted with keys derived from (seed, e)).
+        start_image: images already consumed by the run being resumed; the stream continues
+            from there (the same batches an uninterrupted run would see).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    first_epoch, offset = divmod(int(start_image), data.num_images)
+
+    def epoch(index):
+        # A stateless permutation of each block of shuffle_buffer elements, keyed by (seed, epoch,
+        # block): reproducible from the position alone, and independent of global seeds.
+        blocks = data.elements.batch(data.shuffle_buffer).enumerate()
+
+        def permute(block_index, block):
+            key = tf.stack([tf.constant(seed, tf.int64), index * _EPOCH_SEED_STRIDE + block_index])
+            return tf.random.experimental.stateless_shuffle(block, seed=key)
+
+        return blocks.map(permute).unbatch()
+
+    stream = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(epoch).skip(offset)
+    images = stream.map(data.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    batches = images.batch(batch_size, drop_remainder=True).map(
+        lambda batch: tf.cast(batch, tf.float32) / 127.5 - 1.0
+    )
+    return batches.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,228 @@
+"""The TTUR GAN: one Keras model, one ``train_step``, two optimizers (Heusel et al. 2017, Sec. 2).
+
+One ``train_step`` is one iteration of the original training loops (bioinf-jku/TTUR
+``WGAN_GP/gan_64x64_FID.py``, ``gan_language_JSD.py``):
+
+1. one generator update on fresh noise, skipped at the very first iteration (as the original);
+2. ``n_critic`` discriminator updates, each on its own real batch and fresh noise.
+
+The two time scales are two optimizers: ``d_optimizer`` updates only the discriminator's variables
+and ``g_optimizer`` only the generator's, each with its own learning rate and betas (TTUR: Adam,
+D 3e-4 / G 1e-4, n_critic = 1; the original WGAN-GP: equal rates, n_critic = 5 or 10).
+
+The data for one step is the ``n_critic`` real batches stacked on a leading axis:
+(n_critic, B, ...) — ``stack_critic_batches`` makes such a dataset from one of batches. Noise and
+the gradient penalty's interpolation weights come from a ``keras.random.SeedGenerator`` attached to
+the model, whose state is checkpointed with it (``noise_seed_state``), so a resumed run draws the
+same numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ttur_tf import losses
+
+__all__ = ["GAN", "NOISE_DISTRIBUTIONS", "stack_critic_batches"]
+
+NOISE_DISTRIBUTIONS = ("normal", "uniform")
+_METRICS_OF_EVERY_LOSS = ("d_loss", "g_loss")
+
+
+def stack_critic_batches(batches: tf.data.Dataset, n_critic: int) -> tf.data.Dataset:
+    """Groups consecutive batches (B, ...) into the (n_critic, B, ...) elements ``train_step`` takes."""
+    return batches.batch(n_critic, drop_remainder=True)
+
+
+class GAN(keras.Model):
+    """A generator and a discriminator trained with their own optimizers.
+
+    Args:
+        generator: maps noise (B, noise_dim) float32 to samples (e.g. images in [-1, 1]).
+        discriminator: maps a batch of samples to scores/logits (B,) float32.
+        noise_dim: length of the noise vectors.
+        loss: a key of ``ttur_tf.losses.LOSSES``: "wgan-gp", "wgan", "dcgan" or "lsgan".
+        n_critic: discriminator updates per generator update (≥ 1).
+        gp_weight: λ of the gradient penalty (wgan-gp only); 10 in the original.
+        clip_value: the critic's weights are clipped to ±clip_value after each update (wgan only).
+        noise_distribution: "normal" (N(0, 1), the WGAN-GP scripts) or "uniform" (U[-1, 1], DCGAN).
+        sample_in_training_mode: run the generator in training mode (batch statistics) when
+            sampling, as the WGAN-GP scripts do; DCGAN samples in inference mode.
+        seed: seed of the noise generator.
+
+    Metrics returned by ``train_step`` (means since the trackers were last reset): ``d_loss`` (of
+    the last critic update, including λ·GP, as the original prints it), ``g_loss``, and for the
+    Wasserstein losses ``wasserstein`` (E[D(real)] − E[D(fake)]); for wgan-gp also
+    ``gradient_penalty``.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        *,
+        noise_dim: int,
+        loss: str = "wgan-gp",
+        n_critic: int = 1,
+        gp_weight: float = 10.0,
+        clip_value: float = 0.01,
+        noise_distribution: str = "normal",
+        sample_in_training_mode: bool = True,
+        seed: int = 0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if loss not in losses.LOSSES:
+            raise ValueError(f"loss must be one of {sorted(losses.LOSSES)}, got {loss!r}")
+        if n_critic < 1:
+            raise ValueError(f"n_critic must be ≥ 1, got {n_critic}")
+        if gp_weight < 0 or clip_value <= 0:
+            raise ValueError(f"gp_weight must be ≥ 0 and clip_value > 0, got {gp_weight}, {clip_value}")
+        if noise_distribution not in NOISE_DISTRIBUTIONS:
+            raise ValueError(
+                f"noise_distribution must be one of {NOISE_DISTRIBUTIONS}, got {noise_distribution!r}"
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.noise_dim = int(noise_dim)
+        self.loss_name = loss
+        self.gan_loss = losses.LOSSES[loss]
+        self.n_critic = int(n_critic)
+        self.gp_weight = float(gp_weight)
+        self.clip_value = float(clip_value)
+        self.noise_distribution = noise_distribution
+        self.sample_in_training_mode = bool(sample_in_training_mode)
+        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        self.step = self.add_variable(
+            shape=(), dtype="int64", initializer="zeros", trainable=False, name="step"
+        )
+        names = list(_METRICS_OF_EVERY_LOSS)
+        if self.gan_loss.uses_gradient_penalty:
+            names.append("gradient_penalty")
+        if self.gan_loss.is_wasserstein:
+            names.append("wasserstein")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.d_optimizer = None
+        self.g_optimizer = None
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def noise_seed_state(self):
+        """The noise generator's state variable (checkpoint it to resume the same noise)."""
+        return self.seed_generator.state
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        """Sets the two optimizers (and builds their slot variables for their own network only).
+
+        Args:
+            d_optimizer: updates the discriminator's trainable variables only.
+            g_optimizer: updates the generator's trainable variables only; a different object.
+            **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``).
+        """
+        if d_optimizer is g_optimizer:
+            raise ValueError("d_optimizer and g_optimizer must be two optimizer objects (TTUR)")
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    def call(self, noise, training=False):
+        return self.generator(noise, training=training)
+
+    def sample_noise(self, batch_size) -> tf.Tensor:
+        """Noise (batch_size, noise_dim) float32 from the model's seed generator."""
+        shape = (batch_size, self.noise_dim)
+        if self.noise_distribution == "uniform":
+            return keras.random.uniform(shape, -1.0, 1.0, seed=self.seed_generator)
+        return keras.random.normal(shape, seed=self.seed_generator)
+
+    def numpy_noise(self, rng: np.random.Generator, batch_size: int) -> np.ndarray:
+        """Noise like ``sample_noise`` from a NumPy generator: for evaluation, which must not
+        advance the training noise (a run's training then does not depend on its evaluations)."""
+        shape = (batch_size, self.noise_dim)
+        if self.noise_distribution == "uniform":
+            return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+        return rng.standard_normal(shape).astype(np.float32)
+
+    def _discriminator_update(self, real: tf.Tensor) -> dict[str, tf.Tensor]:
+        batch_size = tf.shape(real)[0]
+        fake = self.generator(self.sample_noise(batch_size), training=True)
+        with tf.GradientTape() as tape:
+            real_scores = self.discriminator(real, training=True)
+            fake_scores = self.discriminator(fake, training=True)
+            d_loss = self.gan_loss.d_loss(real_scores, fake_scores)
+            values = {}
+            if self.gan_loss.uses_gradient_penalty:
+                alpha = keras.random.uniform((batch_size,), seed=self.seed_generator)
+                penalty = losses.gradient_penalty(
+                    lambda x: self.discriminator(x, training=True), real, fake, alpha
+                )
+                d_loss += self.gp_weight * penalty
+                values["gradient_penalty"] = penalty
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply(tape.gradient(d_loss, variables), variables)
+        if self.gan_loss.clips_weights:
+            for variable in variables:
+                variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
+        values["d_loss"] = d_loss
+        if self.gan_loss.is_wasserstein:
+            values["wasserstein"] = tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)
+        return values
+
+    def _generator_update(self, batch_size) -> tf.Tensor:
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.sample_noise(batch_size), training=True)
+            g_loss = self.gan_loss.g_loss(self.discriminator(fake, training=True))
+        gradients = tape.gradient(g_loss, variables)
+
+        def apply():
+            self.g_optimizer.apply(gradients, variables)
+            return tf.constant(True)
+
+        # The original runs no generator update at iteration 0 (its critic trains first).
+        tf.cond(self.step > 0, apply, lambda: tf.constant(False))
+        return g_loss
+
+    def train_step(self, real_batches):
+        """One TTUR iteration on real batches stacked as (n_critic, B, ...)."""
+        if self.d_optimizer is None:
+            raise RuntimeError("call compile(d_optimizer=..., g_optimizer=...) before training")
+        real_batches = tf.convert_to_tensor(real_batches)
+        if real_batches.shape[0] != self.n_critic:
+            raise ValueError(
+                f"train_step needs {self.n_critic} real batches stacked on axis 0 (n_critic), got "
+                f"shape {real_batches.shape}: use stack_critic_batches(dataset, n_critic)"
+            )
+        values = {"g_loss": self._generator_update(tf.shape(real_batches)[1])}
+        for index in range(self.n_critic):
+            values.update(self._discriminator_update(real_batches[index]))
+        self.step.assign_add(1)
+        for name, tracker in self.trackers.items():
+            tracker.update_state(values[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    @tf.function
+    def _generate(self, noise):
+        return self.generator(noise, training=self.sample_in_training_mode)
+
+    def generate(self, noise) -> np.ndarray:
+        """Samples for the given noise (B, noise_dim), as float32 NumPy, e.g. images in [-1, 1]."""
+        return self._generate(tf.convert_to_tensor(noise, tf.float32)).numpy()
+
+    def sample_batches(
+        self, num_samples: int, batch_size: int, rng: np.random.Generator
+    ) -> Iterator[np.ndarray]:
+        """Yields ``num_samples`` samples in batches of at most ``batch_size`` (noise from ``rng``)."""
+        if num_samples < 1 or batch_size < 1:
+            raise ValueError(f"num_samples and batch_size must be ≥ 1, got {num_samples}, {batch_size}")
+        for start in range(0, num_samples, batch_size):
+            yield self.generate(self.numpy_noise(rng, min(batch_size, num_samples - start)))

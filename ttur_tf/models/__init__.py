@@ -1,0 +1,1 @@
+"""Generator and discriminator networks of the original TTUR experiments (Keras, channels last)."""

@@ -1,0 +1,81 @@
+"""The DCGAN generator and discriminator of the TTUR DCGAN experiments.
+
+Reproduces ``generator`` / ``discriminator`` / ``sampler_func`` of bioinf-jku/TTUR
+``DCGAN_FID_batched/model.py`` (a fork of carpedm20/DCGAN-tensorflow), channels last:
+
+* Generator: noise (B, 100), uniform in [-1, 1] → dense → (s, s, 8·gf), s = image_size / 16 →
+  batch norm, ReLU → three 5×5 stride-2 transposed convs (4·gf, 2·gf, gf), each with batch norm
+  and ReLU → 5×5 stride-2 transposed conv to RGB → tanh.
+* Discriminator: 5×5 stride-2 convs (df, 2·df, 4·df, 8·df), leaky ReLU 0.2, batch norm on all but
+  the first → flatten → dense → one logit per image (B,).
+* Weights N(0, 0.02) (truncated normal for the discriminator's convs, as carpedm20's ``conv2d``),
+  biases zero; batch norm with decay 0.9 and ε = 1e-5. The original samples for FID and images
+  with the generator's batch norm in inference mode (``train=False``).
+"""
+
+from __future__ import annotations
+
+import keras
+
+__all__ = ["NOISE_DIM", "build_discriminator", "build_generator"]
+
+NOISE_DIM = 100
+_STDDEV = 0.02
+
+
+def _normal():
+    return keras.initializers.RandomNormal(stddev=_STDDEV)
+
+
+def _batch_norm(name: str):
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
+def _check_size(image_size: int, width: int) -> None:
+    if image_size < 16 or image_size % 16:
+        raise ValueError(f"image_size must be a multiple of 16 (32 or 64 in the paper), got {image_size}")
+    if width < 1:
+        raise ValueError(f"the filter width must be ≥ 1, got {width}")
+
+
+def build_generator(image_size: int = 64, gf_dim: int = 64, noise_dim: int = NOISE_DIM) -> keras.Model:
+    """DCGAN generator: noise (B, noise_dim) float32 → images (B, size, size, 3) in [-1, 1]."""
+    _check_size(image_size, gf_dim)
+    start = image_size // 16
+    noise = keras.Input((noise_dim,), name="noise")
+    x = keras.layers.Dense(start * start * 8 * gf_dim, kernel_initializer=_normal(), name="h0_dense")(
+        noise
+    )
+    x = keras.layers.Reshape((start, start, 8 * gf_dim), name="h0_reshape")(x)
+    x = keras.layers.ReLU(name="h0_relu")(_batch_norm("h0_bn")(x))
+    for index, multiplier in enumerate((4, 2, 1), start=1):
+        x = keras.layers.Conv2DTranspose(
+            multiplier * gf_dim, 5, strides=2, padding="same", kernel_initializer=_normal(),
+            name=f"h{index}_deconv",
+        )(x)
+        x = keras.layers.ReLU(name=f"h{index}_relu")(_batch_norm(f"h{index}_bn")(x))
+    x = keras.layers.Conv2DTranspose(
+        3, 5, strides=2, padding="same", kernel_initializer=_normal(), name="h4_deconv"
+    )(x)
+    images = keras.layers.Activation("tanh", name="tanh")(x)
+    return keras.Model(noise, images, name="generator")
+
+
+def build_discriminator(image_size: int = 64, df_dim: int = 64) -> keras.Model:
+    """DCGAN discriminator: images (B, size, size, 3) in [-1, 1] → logits (B,) float32."""
+    _check_size(image_size, df_dim)
+    images = keras.Input((image_size, image_size, 3), name="images")
+    x = images
+    for index, multiplier in enumerate((1, 2, 4, 8)):
+        x = keras.layers.Conv2D(
+            multiplier * df_dim, 5, strides=2, padding="same",
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=_STDDEV),
+            name=f"h{index}_conv",
+        )(x)
+        if index > 0:
+            x = _batch_norm(f"h{index}_bn")(x)
+        x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"h{index}_lrelu")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(1, kernel_initializer=_normal(), name="h4_dense")(x)
+    logits = keras.layers.Reshape((), name="logits")(x)
+    return keras.Model(images, logits, name="discriminator")

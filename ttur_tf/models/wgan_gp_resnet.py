@@ -1,0 +1,136 @@
+"""The WGAN-GP paper's "good" ResNet generator and critic, as the TTUR image experiments use them.
+
+Reproduces ``GoodGenerator`` / ``GoodDiscriminator`` and ``ResidualBlock`` of bioinf-jku/TTUR
+``WGAN_GP/gan_64x64_FID.py`` (from igul222/improved_wgan_training), channels last:
+
+* Generator: noise (B, 128) → dense → (s, s, 8·dim), s = image_size / 16 → four up-sampling
+  residual blocks (8·dim, 4·dim, 2·dim, dim) → batch norm → ReLU → 3×3 conv to RGB → tanh.
+* Critic: 3×3 conv to dim → four down-sampling residual blocks (2·dim, 4·dim, 8·dim, 8·dim) →
+  flatten → dense → one score per image (B,). Its normalisation is layer norm over (H, W, C) with a
+  per-channel scale and offset for ``wgan-gp`` (batch norm would make the per-sample gradient
+  penalty depend on the rest of the batch), batch norm for the other losses.
+* Up-sampling is nearest-neighbour ×2 then conv (the original's tiled ``depth_to_space``);
+  down-sampling is 2×2 mean pooling, before the conv on the shortcut and after it on the main path.
+* Initialisation as tflib: "He" convs are uniform with variance 4 / (fan_in + fan_out)
+  (``VarianceScaling(2, "fan_avg", "uniform")``), the 1×1 shortcuts, the critic's input conv and
+  the dense layers are Glorot uniform, biases zero. Batch norm ε = 1e-5, layer norm ε = 1e-5.
+
+The paper's 64×64 runs use dim = 64; CIFAR-10 uses the same script with DIM = 32 on 32×32 images
+(TTUR#19). One departure: with DIM = 32 the original critic reshapes its 2×2×256 output to rows of
+4·4·256, so each score mixes four images of the batch; here each image gets its own score.
+"""
+
+from __future__ import annotations
+
+import keras
+
+__all__ = ["build_discriminator", "build_generator"]
+
+_NOISE_DIM = 128
+_BN_EPSILON = 1e-5
+_NORMALIZATIONS = ("layer", "batch", "none")
+
+
+def _he_uniform():
+    return keras.initializers.VarianceScaling(2.0, mode="fan_avg", distribution="uniform")
+
+
+def _conv(filters: int, kernel_size: int, he_init: bool, use_bias: bool, name: str):
+    return keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        padding="same",
+        use_bias=use_bias,
+        kernel_initializer=_he_uniform() if he_init else "glorot_uniform",
+        name=name,
+    )
+
+
+def _normalization(kind: str, name: str):
+    if kind == "batch":
+        return keras.layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=0.9, name=name)
+    if kind == "layer":
+        # groups=1: statistics over (H, W, C) of each image, scale and offset per channel (tflib).
+        return keras.layers.GroupNormalization(groups=1, epsilon=_BN_EPSILON, name=name)
+    return keras.layers.Identity(name=name)
+
+
+def _residual_block(x, filters: int, resample: str, normalization: str, name: str):
+    """One ``ResidualBlock`` with resample "up" or "down" (3×3 convs, 1×1 shortcut)."""
+    in_filters = x.shape[-1]
+    if resample == "up":
+        shortcut = keras.layers.UpSampling2D(2, name=f"{name}_shortcut_up")(x)
+        shortcut = _conv(filters, 1, False, True, f"{name}_shortcut")(shortcut)
+    else:
+        shortcut = keras.layers.AveragePooling2D(2, name=f"{name}_shortcut_pool")(x)
+        shortcut = _conv(filters, 1, False, True, f"{name}_shortcut")(shortcut)
+
+    h = _normalization(normalization, f"{name}_norm1")(x)
+    h = keras.layers.ReLU(name=f"{name}_relu1")(h)
+    if resample == "up":
+        h = keras.layers.UpSampling2D(2, name=f"{name}_up")(h)
+        h = _conv(filters, 3, True, False, f"{name}_conv1")(h)
+    else:
+        h = _conv(in_filters, 3, True, False, f"{name}_conv1")(h)
+    h = _normalization(normalization, f"{name}_norm2")(h)
+    h = keras.layers.ReLU(name=f"{name}_relu2")(h)
+    h = _conv(filters, 3, True, True, f"{name}_conv2")(h)
+    if resample == "down":
+        h = keras.layers.AveragePooling2D(2, name=f"{name}_pool")(h)
+    return keras.layers.Add(name=f"{name}_add")([shortcut, h])
+
+
+def _check_size(image_size: int, dim: int) -> None:
+    if image_size < 16 or image_size % 16:
+        raise ValueError(f"image_size must be a multiple of 16 (32 or 64 in the paper), got {image_size}")
+    if dim < 1:
+        raise ValueError(f"dim must be ≥ 1, got {dim}")
+
+
+def build_generator(
+    image_size: int = 64, dim: int = 64, noise_dim: int = _NOISE_DIM, batch_norm: bool = True
+) -> keras.Model:
+    """``GoodGenerator``: noise (B, noise_dim) float32 → images (B, size, size, 3) in [-1, 1].
+
+    Args:
+        image_size: output height and width, a multiple of 16 (64, or 32 for CIFAR-10).
+        dim: width multiplier (64 for 64×64, 32 for CIFAR-10 in the original runs).
+        noise_dim: length of the noise vector (128 in the original).
+        batch_norm: batch norm in the residual blocks and before the output (``BN_G``).
+    """
+    _check_size(image_size, dim)
+    normalization = "batch" if batch_norm else "none"
+    start = image_size // 16
+    noise = keras.Input((noise_dim,), name="noise")
+    x = keras.layers.Dense(start * start * 8 * dim, name="input_dense")(noise)
+    x = keras.layers.Reshape((start, start, 8 * dim), name="input_reshape")(x)
+    for index, multiplier in enumerate((8, 4, 2, 1), start=1):
+        x = _residual_block(x, multiplier * dim, "up", normalization, f"res{index}")
+    x = _normalization(normalization, "output_norm")(x)
+    x = keras.layers.ReLU(name="output_relu")(x)
+    x = _conv(3, 3, True, True, "output_conv")(x)
+    images = keras.layers.Activation("tanh", name="tanh")(x)
+    return keras.Model(noise, images, name="generator")
+
+
+def build_discriminator(
+    image_size: int = 64, dim: int = 64, normalization: str = "layer"
+) -> keras.Model:
+    """``GoodDiscriminator``: images (B, size, size, 3) in [-1, 1] → scores (B,) float32.
+
+    Args:
+        image_size: input height and width, a multiple of 16.
+        dim: width multiplier.
+        normalization: "layer" (the WGAN-GP critic), "batch" (the other losses) or "none".
+    """
+    _check_size(image_size, dim)
+    if normalization not in _NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {_NORMALIZATIONS}, got {normalization!r}")
+    images = keras.Input((image_size, image_size, 3), name="images")
+    x = _conv(dim, 3, False, True, "input_conv")(images)
+    for index, multiplier in enumerate((2, 4, 8, 8), start=1):
+        x = _residual_block(x, multiplier * dim, "down", normalization, f"res{index}")
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(1, name="output_dense")(x)
+    scores = keras.layers.Reshape((), name="scores")(x)
+    return keras.Model(images, scores, name="discriminator")
