@@ -13,11 +13,14 @@ import sys
 import keras
 import tensorflow as tf
 
+from ttur_tf.callbacks import NonFiniteLossError
 from ttur_tf.fid.inception import InceptionGraphError
 
 __all__ = ["USER_ERRORS", "enable_determinism", "user_errors_exit"]
 
-USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, InceptionGraphError)
+USER_ERRORS = (
+    FileNotFoundError, NotADirectoryError, ValueError, InceptionGraphError, NonFiniteLossError
+)
 
 
 @contextlib.contextmanager

@@ -44,6 +44,7 @@ __all__ = [
     "load_statistics",
     "load_tfds_images",
     "parse_tfds_source",
+    "statistics_of_batches",
 ]
 
 # The paper recommends at least 10,000 samples: FID is biased at small N (Heusel et al., App. A1).
@@ -319,9 +320,29 @@ def compute_statistics(
             raise ValueError("drop_remainder needs a source of known size (this dataset's is unknown)")
         batches = _truncated(batches, count // batch_size * batch_size)
         count = count // batch_size * batch_size
+    return statistics_of_batches(batches, features, count if verbose else None, graph_sha256)
+
+
+def statistics_of_batches(
+    batches: Iterable[np.ndarray],
+    features: FeatureFn,
+    progress_total: int | None = None,
+    graph_sha256: str = "",
+) -> Statistics:
+    """FID statistics of batches of images (B, H, W, C), pixel values 0..255, streamed.
+
+    Args:
+        batches: the images, batch by batch (each batch is one call of ``features``).
+        features: maps a batch to features (B, d).
+        progress_total: show a progress bar over this many images.
+        graph_sha256: recorded in the result.
+
+    Raises:
+        ValueError: fewer than 2 images, or bad images.
+    """
     progress = None
-    if verbose:
-        progress = keras.utils.Progbar(count, unit_name="image")
+    if progress_total is not None:
+        progress = keras.utils.Progbar(progress_total, unit_name="image")
     moments, sizes = None, set()
     for batch in batches:
         batch_features = np.asarray(features(batch))

@@ -1,0 +1,22 @@
+"""Trains a WGAN-GP image GAN with TTUR (or the original single time-scale setting).
+
+    python scripts/train_wgan_gp.py --flagfile=configs/wgan_gp_cifar10_ttur.flags
+
+Defaults are the TTUR setting of bioinf-jku/TTUR WGAN_GP/gan_64x64_FID.py (ResNet, wgan-gp,
+D lr 3e-4, G lr 1e-4, Adam betas (0, 0.9), n_critic 1, batch 64, FID every 1000 steps on 50,000
+samples). Rerunning the same command resumes from the latest checkpoint in --logdir.
+"""
+
+from absl import app, flags
+
+from ttur_tf.training_flags import define_training_flags, run_from_flags
+
+define_training_flags(flags.FLAGS)
+
+
+def main(argv):
+    run_from_flags(argv, flags.FLAGS)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,250 @@
+"""Periodic work during GAN training, as Keras callbacks: scalars, samples, FID, checkpoints, NaN guard.
+
+All of them read the model's global ``step`` (completed ``train_step``s, restored on resume), so
+their schedules continue across restarts, and write only under the run's log directory. FID
+follows bioinf-jku/TTUR ``WGAN_GP/gan_64x64_FID.py``: samples are generated in batches, mapped to
+uint8 with ``((x + 1) * 127.5).astype(uint8)`` (truncation, not rounding), fed to the frozen
+Inception graph in batches, and compared with the reference statistics; the latest and the best
+FID (with its step) are logged — the paper reports the best.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from ttur_tf.fid import frechet_distance
+from ttur_tf.fid.stats import Statistics, statistics_of_batches
+
+__all__ = [
+    "CheckpointSaver",
+    "FIDEvaluator",
+    "NonFiniteLossError",
+    "SampleGridWriter",
+    "ScalarLogger",
+    "StopOnNonFiniteLoss",
+    "fid_of_generator",
+    "image_grid",
+    "to_uint8_like_the_original",
+]
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; training stopped before saving the broken state."""
+
+
+def _step(model) -> int:
+    return int(model.step.numpy())
+
+
+def to_uint8_like_the_original(images: np.ndarray) -> np.ndarray:
+    """Images in [-1, 1] → uint8 0..255 as the original: ``((x + 1) * 127.5).astype('uint8')``.
+
+    The cast truncates (0.999 → 0). Values are clipped to [0, 255] first, which changes nothing
+    for tanh outputs and keeps out-of-range inputs from wrapping around.
+    """
+    return np.clip((images + 1.0) * 127.5, 0.0, 255.0).astype(np.uint8)
+
+
+def _batches_of(batches, size: int):
+    """Re-cuts a stream of arrays into arrays of ``size`` rows (the last may be shorter)."""
+    pending = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += len(batch)
+        while count >= size:
+            joined = np.concatenate(pending)
+            yield joined[:size]
+            pending, count = [joined[size:]], count - size
+    if count:
+        yield np.concatenate(pending)
+
+
+def fid_of_generator(
+    gan,
+    features,
+    reference: Statistics,
+    num_samples: int,
+    sample_batch_size: int,
+    inception_batch_size: int,
+    rng: np.random.Generator,
+) -> float:
+    """FID of ``num_samples`` generator samples against ``reference``.
+
+    Args:
+        gan: a ``ttur_tf.gan.GAN`` whose generator outputs images in [-1, 1].
+        features: ``InceptionFeatures`` (or any map of uint8 batches to (B, 2048) features).
+        reference: the real data's statistics.
+        num_samples: generated images (the original: 50,000).
+        sample_batch_size: images generated per call (the original: 1000).
+        inception_batch_size: images per Inception call (the original: 200).
+        rng: the noise source, separate from the training noise.
+    """
+    samples = (to_uint8_like_the_original(batch) for batch in
+               gan.sample_batches(num_samples, sample_batch_size, rng))
+    generated = statistics_of_batches(_batches_of(samples, inception_batch_size), features)
+    return frechet_distance(generated.mu, generated.sigma, reference.mu, reference.sigma)
+
+
+def _write_png_atomically(path: Path, image: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
+    os.close(handle)
+    try:
+        tf.io.write_file(temporary, tf.io.encode_png(image))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def image_grid(images: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) → one (rows·H, cols·W, C) image, rows = ⌈√N⌉ columns wide, empty cells black."""
+    count, height, width, channels = images.shape
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    padded = np.zeros((rows * columns, height, width, channels), images.dtype)
+    padded[:count] = images
+    grid = padded.reshape(rows, columns, height, width, channels).transpose(0, 2, 1, 3, 4)
+    return grid.reshape(rows * height, columns * width, channels)
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training with ``NonFiniteLossError`` when a logged loss is NaN or ±inf.
+
+    Put it first: callbacks after it (the checkpoint saver) then never see the broken state, so
+    the last checkpoint on disk is the last good one.
+    """
+
+    def __init__(self, checkpoint_dir: str | os.PathLike):
+        super().__init__()
+        self.checkpoint_dir = str(checkpoint_dir)
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {name: float(value) for name, value in (logs or {}).items()
+               if not np.isfinite(float(value))}
+        if bad:
+            listing = ", ".join(f"{name} = {value}" for name, value in bad.items())
+            raise NonFiniteLossError(
+                f"training stopped at step {_step(self.model)}: {listing}. The last good "
+                f"checkpoint in {self.checkpoint_dir} is kept; lower the learning rates (or check "
+                "the data for NaN/Inf) and rerun the same command to resume from it."
+            )
+
+
+class ScalarLogger(keras.callbacks.Callback):
+    """Every ``every`` steps writes the mean of each metric since the last write, then resets it."""
+
+    def __init__(self, writer, every: int):
+        super().__init__()
+        self.writer = writer
+        self.every = every
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step(self.model)
+        if step % self.every:
+            return
+        with self.writer.as_default(step=step):
+            for metric in self.model.metrics:
+                tf.summary.scalar(metric.name, metric.result())
+                metric.reset_state()
+        logging.info(
+            "step %d: %s", step, ", ".join(f"{k} {float(v):.4f}" for k, v in (logs or {}).items())
+        )
+
+
+class SampleGridWriter(keras.callbacks.Callback):
+    """Every ``every`` steps: a grid of samples from fixed noise, as an image summary and a PNG."""
+
+    def __init__(self, writer, every: int, sample_dir: str | os.PathLike, noise: np.ndarray):
+        super().__init__()
+        self.writer = writer
+        self.every = every
+        self.sample_dir = Path(sample_dir)
+        self.noise = noise
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step(self.model)
+        if step % self.every:
+            return
+        grid = image_grid(to_uint8_like_the_original(self.model.generate(self.noise)))
+        with self.writer.as_default(step=step):
+            tf.summary.image("samples", grid[np.newaxis])
+        _write_png_atomically(self.sample_dir / f"samples_{step:08d}.png", grid)
+
+
+class FIDEvaluator(keras.callbacks.Callback):
+    """Every ``every`` steps logs ``fid`` and ``best_fid`` (with ``best_fid_step``).
+
+    The best FID and its step are variables (``best_fid``, ``best_fid_step``) so that a
+    checkpoint keeps them across restarts. Evaluation noise comes from NumPy seeded with
+    (seed, step): it never advances the training noise.
+    """
+
+    def __init__(self, writer, every: int, features, reference: Statistics, num_samples: int,
+                 sample_batch_size: int, inception_batch_size: int, seed: int):
+        super().__init__()
+        self.writer = writer
+        self.every = every
+        self.features = features
+        self.reference = reference
+        self.num_samples = num_samples
+        self.sample_batch_size = sample_batch_size
+        self.inception_batch_size = inception_batch_size
+        self.seed = seed
+        self.best_fid = tf.Variable(np.inf, dtype=tf.float64, trainable=False, name="best_fid")
+        self.best_fid_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_fid_step")
+        self.last_fid = None
+
+    def evaluate(self, step: int) -> float:
+        fid = fid_of_generator(
+            self.model, self.features, self.reference, self.num_samples, self.sample_batch_size,
+            self.inception_batch_size, np.random.default_rng([self.seed, step]),
+        )
+        if fid < float(self.best_fid.numpy()):
+            self.best_fid.assign(fid)
+            self.best_fid_step.assign(step)
+        with self.writer.as_default(step=step):
+            tf.summary.scalar("fid", fid)
+            tf.summary.scalar("best_fid", self.best_fid)
+            tf.summary.scalar("best_fid_step", self.best_fid_step)
+        logging.info("step %d: FID %.4f (best %.4f at step %d)", step, fid,
+                     float(self.best_fid.numpy()), int(self.best_fid_step.numpy()))
+        self.last_fid = fid
+        return fid
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step(self.model)
+        if step % self.every == 0:
+            self.evaluate(step)
+
+
+class CheckpointSaver(keras.callbacks.Callback):
+    """Saves the ``tf.train.CheckpointManager``'s checkpoint every ``every`` steps and at the end."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, every: int):
+        super().__init__()
+        self.manager = manager
+        self.every = every
+
+    def _save(self):
+        step = _step(self.model)
+        path = self.manager.save(checkpoint_number=step)
+        logging.info("step %d: checkpoint %s", step, path)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if _step(self.model) % self.every == 0:
+            self._save()
+
+    def on_train_end(self, logs=None):
+        latest = self.manager.latest_checkpoint
+        if latest is None or not latest.endswith(f"-{_step(self.model)}"):
+            self._save()
