@@ -153,3 +153,12 @@ def test_sampling_in_batches_gives_the_requested_number():
     gan = tiny_gan()
     batches = list(gan.sample_batches(25, 10, np.random.default_rng(0)))
     assert [b.shape for b in batches] == [(10, DATA_DIM), (10, DATA_DIM), (5, DATA_DIM)]
+
+
+def test_mixed_precision_is_warned_about():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        with pytest.warns(UserWarning, match="float32"):
+            tiny_gan()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

@@ -19,6 +19,7 @@ same numbers as an uninterrupted one.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import keras
@@ -128,6 +129,13 @@ class GAN(keras.Model):
         """
         if d_optimizer is g_optimizer:
             raise ValueError("d_optimizer and g_optimizer must be two optimizer objects (TTUR)")
+        policy = keras.mixed_precision.global_policy().name
+        if policy != "float32":
+            warnings.warn(
+                f"the global dtype policy is {policy!r}: the gradient penalty is known to become "
+                "unstable (NaN) in reduced precision; train GANs in float32",
+                stacklevel=2,
+            )
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
