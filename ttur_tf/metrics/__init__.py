@@ -1,0 +1,1 @@
+"""Evaluation metrics other than FID: character n-gram language models and their JS divergence."""
