@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import keras
@@ -21,6 +20,7 @@ import tensorflow as tf
 from absl import logging
 
 from ttur_tf.fid import frechet_distance
+from ttur_tf.files import write_bytes_atomically
 from ttur_tf.fid.stats import Statistics, statistics_of_batches
 
 __all__ = [
@@ -92,18 +92,6 @@ def fid_of_generator(
                gan.sample_batches(num_samples, sample_batch_size, rng))
     generated = statistics_of_batches(_batches_of(samples, inception_batch_size), features)
     return frechet_distance(generated.mu, generated.sigma, reference.mu, reference.sigma)
-
-
-def _write_png_atomically(path: Path, image: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
-    os.close(handle)
-    try:
-        tf.io.write_file(temporary, tf.io.encode_png(image))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def image_grid(images: np.ndarray) -> np.ndarray:
@@ -178,7 +166,9 @@ class SampleGridWriter(keras.callbacks.Callback):
         grid = image_grid(to_uint8_like_the_original(self.model.generate(self.noise)))
         with self.writer.as_default(step=step):
             tf.summary.image("samples", grid[np.newaxis])
-        _write_png_atomically(self.sample_dir / f"samples_{step:08d}.png", grid)
+        write_bytes_atomically(
+            self.sample_dir / f"samples_{step:08d}.png", tf.io.encode_png(grid).numpy()
+        )
 
 
 class FIDEvaluator(keras.callbacks.Callback):

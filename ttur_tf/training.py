@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import keras
@@ -24,6 +22,7 @@ from absl import logging
 from ttur_tf import callbacks as callbacks_lib
 from ttur_tf import losses
 from ttur_tf.data import images as image_data
+from ttur_tf.files import write_bytes_atomically
 from ttur_tf.fid import InceptionFeatures, compute_statistics, load_statistics
 from ttur_tf.gan import GAN, stack_critic_batches
 from ttur_tf.models import dcgan, wgan_gp_resnet
@@ -141,13 +140,6 @@ def build_gan(config: TrainConfig, image_size: int) -> GAN:
     return gan
 
 
-def _write_json_atomically(path: Path, content: dict) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
-    with os.fdopen(handle, "w") as file:
-        json.dump(content, file, indent=2, sort_keys=True)
-    os.replace(temporary, path)
-
-
 def _reference_statistics(config: TrainConfig, data, features, logdir: Path):
     if config.fid_stats:
         path = Path(config.fid_stats)
@@ -226,7 +218,10 @@ def train(config: TrainConfig, extra_callbacks=()) -> TrainResult:
             )
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("resumed from %s at step %d", manager.latest_checkpoint, int(gan.step))
-    _write_json_atomically(logdir / "config.json", dataclasses.asdict(config))
+    write_bytes_atomically(
+        logdir / "config.json",
+        json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True).encode(),
+    )
 
     start_step = int(gan.step.numpy())
     if start_step < config.steps:

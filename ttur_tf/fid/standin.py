@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from ttur_tf.files import write_bytes_atomically
+
 __all__ = ["STANDIN_PRODUCER_VERSION", "write_standin_graph"]
 
 STANDIN_PRODUCER_VERSION = 5
@@ -101,8 +103,4 @@ def write_standin_graph(path: str | os.PathLike, seed: int = 0) -> Path:
     path = Path(path)
     if path.suffix != ".pb":
         path = path / "classify_image_graph_def.pb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".pb.tmp")
-    temporary.write_bytes(_build_graph_def(seed).SerializeToString())
-    os.replace(temporary, path)
-    return path
+    return write_bytes_atomically(path, _build_graph_def(seed).SerializeToString())

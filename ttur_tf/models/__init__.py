@@ -1,1 +1,15 @@
 """Generator and discriminator networks of the original TTUR experiments (Keras, channels last)."""
+
+__all__ = ["check_image_size_and_width"]
+
+
+def check_image_size_and_width(image_size: int, width: int, width_name: str) -> None:
+    """Both architectures halve the image four times: the size must be a multiple of 16.
+
+    Raises:
+        ValueError: naming the bad image size, or the width parameter ``width_name`` if < 1.
+    """
+    if image_size < 16 or image_size % 16:
+        raise ValueError(f"image_size must be a multiple of 16 (32 or 64 in the paper), got {image_size}")
+    if width < 1:
+        raise ValueError(f"{width_name} must be ≥ 1, got {width}")

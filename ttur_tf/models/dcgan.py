@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import keras
 
+from ttur_tf.models import check_image_size_and_width
+
 __all__ = ["NOISE_DIM", "build_discriminator", "build_generator"]
 
 NOISE_DIM = 100
@@ -31,16 +33,9 @@ def _batch_norm(name: str):
     return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
 
 
-def _check_size(image_size: int, width: int) -> None:
-    if image_size < 16 or image_size % 16:
-        raise ValueError(f"image_size must be a multiple of 16 (32 or 64 in the paper), got {image_size}")
-    if width < 1:
-        raise ValueError(f"the filter width must be ≥ 1, got {width}")
-
-
 def build_generator(image_size: int = 64, gf_dim: int = 64, noise_dim: int = NOISE_DIM) -> keras.Model:
     """DCGAN generator: noise (B, noise_dim) float32 → images (B, size, size, 3) in [-1, 1]."""
-    _check_size(image_size, gf_dim)
+    check_image_size_and_width(image_size, gf_dim, "the filter width")
     start = image_size // 16
     noise = keras.Input((noise_dim,), name="noise")
     x = keras.layers.Dense(start * start * 8 * gf_dim, kernel_initializer=_normal(), name="h0_dense")(
@@ -63,7 +58,7 @@ def build_generator(image_size: int = 64, gf_dim: int = 64, noise_dim: int = NOI
 
 def build_discriminator(image_size: int = 64, df_dim: int = 64) -> keras.Model:
     """DCGAN discriminator: images (B, size, size, 3) in [-1, 1] → logits (B,) float32."""
-    _check_size(image_size, df_dim)
+    check_image_size_and_width(image_size, df_dim, "the filter width")
     images = keras.Input((image_size, image_size, 3), name="images")
     x = images
     for index, multiplier in enumerate((1, 2, 4, 8)):

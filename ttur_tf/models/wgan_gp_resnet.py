@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import keras
 
+from ttur_tf.models import check_image_size_and_width
+
 __all__ = ["build_discriminator", "build_generator"]
 
 _NOISE_DIM = 128
@@ -80,13 +82,6 @@ def _residual_block(x, filters: int, resample: str, normalization: str, name: st
     return keras.layers.Add(name=f"{name}_add")([shortcut, h])
 
 
-def _check_size(image_size: int, dim: int) -> None:
-    if image_size < 16 or image_size % 16:
-        raise ValueError(f"image_size must be a multiple of 16 (32 or 64 in the paper), got {image_size}")
-    if dim < 1:
-        raise ValueError(f"dim must be ≥ 1, got {dim}")
-
-
 def build_generator(
     image_size: int = 64, dim: int = 64, noise_dim: int = _NOISE_DIM, batch_norm: bool = True
 ) -> keras.Model:
@@ -98,7 +93,7 @@ def build_generator(
         noise_dim: length of the noise vector (128 in the original).
         batch_norm: batch norm in the residual blocks and before the output (``BN_G``).
     """
-    _check_size(image_size, dim)
+    check_image_size_and_width(image_size, dim, "dim")
     normalization = "batch" if batch_norm else "none"
     start = image_size // 16
     noise = keras.Input((noise_dim,), name="noise")
@@ -123,7 +118,7 @@ def build_discriminator(
         dim: width multiplier.
         normalization: "layer" (the WGAN-GP critic), "batch" (the other losses) or "none".
     """
-    _check_size(image_size, dim)
+    check_image_size_and_width(image_size, dim, "dim")
     if normalization not in _NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {_NORMALIZATIONS}, got {normalization!r}")
     images = keras.Input((image_size, image_size, 3), name="images")
