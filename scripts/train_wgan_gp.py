@@ -1,10 +1,14 @@
-"""Trains a WGAN-GP image GAN with TTUR (or the original single time-scale setting).
+"""Trains a WGAN-GP image or language GAN with TTUR (or the original single time-scale setting).
 
     python scripts/train_wgan_gp.py --flagfile=configs/wgan_gp_cifar10_ttur.flags
+    python scripts/train_wgan_gp.py --flagfile=configs/lang_1b_ttur.flags
+    python scripts/train_wgan_gp.py --flagfile=configs/quickstart.flags   # no download, ~3 min
 
 Defaults are the TTUR setting of bioinf-jku/TTUR WGAN_GP/gan_64x64_FID.py (ResNet, wgan-gp,
 D lr 3e-4, G lr 1e-4, Adam betas (0, 0.9), n_critic 1, batch 64, FID every 1000 steps on 50,000
-samples). Rerunning the same command resumes from the latest checkpoint in --logdir.
+samples); --model=language trains the character-level GAN of gan_language_JSD.py on a text
+--dataset, with js1…js6 every --jsd_every steps. Rerunning the same command resumes from the
+latest checkpoint in --logdir.
 """
 
 from absl import app, flags

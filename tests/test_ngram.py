@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from ttur_tf.metrics import ngram
 from ttur_tf.metrics.ngram import NgramLanguageModel
 
 
@@ -86,3 +87,76 @@ def test_models_of_different_n_or_without_ngrams_are_refused():
         NgramLanguageModel(1, ["ab"]).js_with(NgramLanguageModel(2, ["ab"]))
     with pytest.raises(ValueError, match="no n-grams"):
         NgramLanguageModel(3, ["ab"]).js_with(NgramLanguageModel(3, ["abc"]))
+
+
+def original_style_js_bits(n, first, second):
+    """JS the way the original helper computes it: over each model's own support, with
+    log-likelihood −inf for n-grams the other model never saw, divided by ln 2."""
+    p, q = dict_distribution(n, first), dict_distribution(n, second)
+
+    def log(distribution, ngram):
+        return math.log(distribution[ngram]) if ngram in distribution else -math.inf
+
+    def kl_to_mixture(own, other):
+        total = 0.0
+        for ngram, probability in own.items():
+            log_own, log_other = log(own, ngram), log(other, ngram)
+            log_m = np.logaddexp(log_own - math.log(2), log_other - math.log(2))
+            total += probability * (log_own - log_m)
+        return total
+
+    return 0.5 * (kl_to_mixture(q, p) + kl_to_mixture(p, q)) / math.log(2)
+
+
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_chunked_counting_with_merges_gives_the_same_model(monkeypatch, n):
+    rng = np.random.default_rng(10 + n)
+    lines = random_corpus(rng, 200, length=9) + ["ab", "", "abcdefghij"]
+    whole = NgramLanguageModel(n, lines)
+    monkeypatch.setattr(ngram, "_SAMPLES_PER_CHUNK", 7)
+    monkeypatch.setattr(ngram, "_WINDOWS_PER_CHUNK", 11)
+    chunked = NgramLanguageModel(n, iter(lines))
+    assert len(chunked) == len(whole) and chunked.total_ngrams == whole.total_ngrams
+    assert chunked.js_with(whole) == pytest.approx(0.0, abs=1e-12)
+    generated = random_corpus(rng, 64, alphabet="abcxyz`")
+    assert NgramLanguageModel(n, generated).js_with(chunked) == pytest.approx(
+        original_style_js_bits(n, lines, generated), abs=1e-9)
+
+
+def test_integer_rows_strings_and_tuples_are_the_same_samples():
+    lines = ["abcab", "bcabc"]
+    as_ids = np.array([[ord(c) for c in line] for line in lines], np.int32)
+    from_strings = NgramLanguageModel(2, lines)
+    from_tuples = NgramLanguageModel(2, [tuple(line) for line in lines])
+    from_ids = NgramLanguageModel(2, as_ids)
+    assert from_tuples.js_with(from_strings) == pytest.approx(0.0, abs=1e-12)
+    assert len(from_ids) == len(from_strings) and from_ids.total_ngrams == 8
+    # integer tokens are their own tokens, not characters
+    assert from_ids.js_with(from_strings) == pytest.approx(1.0)
+    assert from_ids.js_with(NgramLanguageModel(2, as_ids[::-1].copy())) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="2-D of integer tokens"):
+        NgramLanguageModel(2, np.zeros((2, 3), np.float32))
+
+
+@pytest.mark.parametrize("n", [2, 6])
+def test_wide_vocabularies_and_models_of_different_id_widths(n):
+    """Thousands of distinct tokens make n·bits exceed 64 for n = 6 (byte-string keys); a model of
+    few tokens (narrow ids) must still compare exactly with one of many (wide ids)."""
+    rng = np.random.default_rng(n)
+    shared_tokens = [1_000_000, 1_000_007, 1_000_014]  # also in the wide corpus
+    narrow = rng.choice(shared_tokens + [-1, -2], size=(40, 10))
+    narrow_model = NgramLanguageModel(n, narrow)  # first: its tokens get the smallest ids
+    wide = rng.integers(0, 5000, size=(300, 10)) * 7 + 1_000_000
+    wide[:5] = narrow[:5]
+    wide_model = NgramLanguageModel(n, wide)
+    assert narrow_model._bits < wide_model._bits  # the re-packing path is exercised
+    real = [tuple(row) for row in wide.tolist()]
+    generated = [tuple(row) for row in narrow.tolist()]
+    expected = original_style_js_bits(n, real, generated)
+    assert 0.0 < expected < 1.0
+    assert narrow_model.js_with(wide_model) == pytest.approx(expected, abs=1e-9)
+    assert wide_model.js_with(narrow_model) == pytest.approx(expected, abs=1e-9)
+    assert narrow_model.precision_wrt(wide_model) == pytest.approx(
+        sum(1 for s in generated for i in range(len(s) - n + 1)
+            if s[i:i + n] in dict_distribution(n, real)) / narrow_model.total_ngrams)
+    assert wide_model.log_likelihood(real[0][:n]) > -math.inf

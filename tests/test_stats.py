@@ -7,7 +7,7 @@ import tensorflow_datasets as tfds
 from conftest import random_images, write_png_folder
 
 from ttur_tf.fid import RunningMoments, Statistics, compute_statistics, load_statistics
-from ttur_tf.fid.stats import parse_tfds_source
+from ttur_tf.data.tfds_sources import parse_tfds_source
 
 
 def mean_color_features(batch):

@@ -79,3 +79,28 @@ def test_an_image_folder_without_images_is_named(tmp_path):
                           f"--logdir={tmp_path / 'run'}", f"--dataset={tmp_path / 'empty'}")
     assert result.returncode == 1
     assert f"error: no image files in {tmp_path / 'empty'}" in result.stderr
+
+
+def test_quickstart_flagfile_trains_the_language_gan_a_few_steps(tmp_path):
+    result = run_training("train_wgan_gp.py", "--flagfile=configs/quickstart.flags",
+                          f"--logdir={tmp_path}", "--steps=2", "--jsd_every=1", "--log_every=1",
+                          "--dim=8")
+    assert result.returncode == 0, result.stderr
+    assert "done: step 2, js1 " in result.stdout and "js6 " in result.stdout
+    assert {"d_loss", "g_loss", "gradient_penalty", "js1", "js4", "js6"} <= summary_tags(tmp_path)
+    assert (tmp_path / "samples" / "samples_2.txt").is_file()
+    assert (tmp_path / "charmap.json").is_file()
+
+
+@pytest.mark.parametrize("dataset, message", [
+    ("{tmp}/no_such_corpus", "error: text source '{tmp}/no_such_corpus' does not exist"),
+    ("{tmp}", "error: no One Billion Word shards in {tmp}"),
+    ("{tmp}/empty.txt", "error: the text source '{tmp}/empty.txt' has no lines"),
+])
+def test_bad_text_inputs_exit_non_zero_with_a_message(tmp_path, dataset, message):
+    (tmp_path / "empty.txt").write_text("")
+    result = run_training("train_wgan_gp.py", "--flagfile=configs/quickstart.flags",
+                          f"--logdir={tmp_path / 'run'}", f"--dataset={dataset.format(tmp=tmp_path)}")
+    assert result.returncode == 1
+    assert message.format(tmp=tmp_path) in result.stderr
+    assert "Traceback" not in result.stderr

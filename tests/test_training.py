@@ -8,12 +8,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import flags
 
 from conftest import random_images
 from ttur_tf.callbacks import NonFiniteLossError
 from ttur_tf.training import TrainConfig, train
-from ttur_tf.training_flags import config_from_flags, define_training_flags
+from ttur_tf.training_flags import config_from_flagfile
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -137,10 +136,7 @@ def test_out_of_range_settings_are_refused(tmp_path, image_npz, setting, message
 
 @pytest.mark.parametrize("flagfile", sorted(CONFIGS.glob("*.flags")), ids=lambda p: p.name)
 def test_every_flagfile_parses_into_a_valid_config(flagfile):
-    flag_values = flags.FlagValues()
-    define_training_flags(flag_values)
-    flag_values(["train", f"--flagfile={flagfile}", "--logdir=/tmp/unused"])
-    config = config_from_flags(flag_values)
+    config = config_from_flagfile(flagfile, logdir="/tmp/unused")
     config.validate()
     if flagfile.name.endswith("_ttur.flags"):
         assert config.d_lr != config.g_lr

@@ -1,11 +1,14 @@
-"""Periodic work during GAN training, as Keras callbacks: scalars, samples, FID, checkpoints, NaN guard.
+"""Periodic work during GAN training, as Keras callbacks: scalars, samples, FID, JSD, checkpoints, NaN guard.
 
 All of them read the model's global ``step`` (completed ``train_step``s, restored on resume), so
 their schedules continue across restarts, and write only under the run's log directory. FID
 follows bioinf-jku/TTUR ``WGAN_GP/gan_64x64_FID.py``: samples are generated in batches, mapped to
 uint8 with ``((x + 1) * 127.5).astype(uint8)`` (truncation, not rounding), fed to the frozen
 Inception graph in batches, and compared with the reference statistics; the latest and the best
-FID (with its step) are logged — the paper reports the best.
+FID (with its step) are logged — the paper reports the best. The language GAN's JSD follows
+``WGAN_GP/gan_language_JSD.py``: 10 batches of generated lines (argmax of each position's
+character distribution) against n-gram models of all training lines, n = 1…6, logged as
+``js1``…``js6`` with the decoded samples in ``samples_<step>.txt``.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from absl import logging
 from ttur_tf.fid import frechet_distance
 from ttur_tf.files import write_bytes_atomically
 from ttur_tf.fid.stats import Statistics, statistics_of_batches
+from ttur_tf.metrics.ngram import NgramLanguageModel
 
 __all__ = [
     "CheckpointSaver",
     "FIDEvaluator",
+    "JSDEvaluator",
     "NonFiniteLossError",
     "SampleGridWriter",
     "ScalarLogger",
@@ -210,6 +215,64 @@ class FIDEvaluator(keras.callbacks.Callback):
                      float(self.best_fid.numpy()), int(self.best_fid_step.numpy()))
         self.last_fid = fid
         return fid
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step(self.model)
+        if step % self.every == 0:
+            self.evaluate(step)
+
+
+class JSDEvaluator(keras.callbacks.Callback):
+    """Before the first step and every ``every`` steps: ``js1``…``jsN`` of generated text.
+
+    Args:
+        writer: the run's summary writer.
+        every: the interval in steps.
+        reference_models: ``NgramLanguageModel``s of the training lines (integer character ids),
+            n = 1…N in order.
+        decode: maps ids (B, seq_len) to B strings (``CharMap.decode``).
+        num_batches, batch_size: generated lines per evaluation = num_batches · batch_size (the
+            original: 10 · 64).
+        sample_dir: where ``samples_<step>.txt`` (every generated line) is written.
+        seed: evaluation noise is drawn from NumPy seeded with (seed, step), never from the
+            training noise.
+    """
+
+    def __init__(self, writer, every: int, reference_models: list[NgramLanguageModel], decode,
+                 num_batches: int, batch_size: int, sample_dir: str | os.PathLike, seed: int):
+        super().__init__()
+        self.writer = writer
+        self.every = every
+        self.reference_models = reference_models
+        self.decode = decode
+        self.num_samples = num_batches * batch_size
+        self.batch_size = batch_size
+        self.sample_dir = Path(sample_dir)
+        self.seed = seed
+        self.last_js: list[float] | None = None
+
+    def evaluate(self, step: int) -> list[float]:
+        rng = np.random.default_rng([self.seed, step])
+        ids = np.concatenate([np.argmax(batch, axis=-1).astype(np.int32) for batch in
+                              self.model.sample_batches(self.num_samples, self.batch_size, rng)])
+        js = [NgramLanguageModel(reference.n, ids).js_with(reference)
+              for reference in self.reference_models]
+        lines = self.decode(ids)
+        with self.writer.as_default(step=step):
+            for reference, value in zip(self.reference_models, js):
+                tf.summary.scalar(f"js{reference.n}", value)
+            # Indented lines: a Markdown code block, which shows the backtick padding verbatim.
+            tf.summary.text("samples", "\n".join("    " + line for line in lines[:16]))
+        write_bytes_atomically(self.sample_dir / f"samples_{step}.txt",
+                               "".join(line + "\n" for line in lines).encode("utf-8"))
+        logging.info("step %d: %s", step, ", ".join(
+            f"js{reference.n} {value:.4f}" for reference, value in zip(self.reference_models, js)))
+        self.last_js = js
+        return js
+
+    def on_train_begin(self, logs=None):
+        if _step(self.model) == 0:
+            self.evaluate(0)
 
     def on_train_batch_end(self, batch, logs=None):
         step = _step(self.model)

@@ -1,17 +1,22 @@
-"""Training an image GAN with TTUR: the library behind scripts/train_wgan_gp.py and train_dcgan.py.
+"""Training a GAN with TTUR: the library behind scripts/train_wgan_gp.py and train_dcgan.py.
 
 ``train(TrainConfig(...))`` builds the data pipeline, the networks, the ``GAN`` with its two
 optimizers, the checkpoint and the callbacks, resumes from the latest checkpoint in ``logdir``, and
-trains until ``steps`` steps are done. Everything it writes is under ``logdir``:
-TensorBoard events (``d_loss``, ``g_loss``, ``gradient_penalty``, ``wasserstein``, ``fid``,
-``best_fid``, a ``samples`` image), ``samples/*.png``, ``checkpoints/``, ``config.json`` and, when
-no ``fid_stats`` file is given, the training data's FID statistics (``reference_stats.npz``).
+trains until ``steps`` steps are done. Image and language models share this loop; only the data,
+the networks and the evaluation differ. Everything a run writes is under ``logdir``:
+
+* TensorBoard events: ``d_loss``, ``g_loss``, ``gradient_penalty``, ``wasserstein``; for images
+  ``fid``, ``best_fid`` and a ``samples`` image; for text ``js1``…``js6`` and ``samples`` text;
+* ``samples/`` (PNG grids, or ``samples_<step>.txt``), ``checkpoints/``, ``config.json``;
+* images: the training data's FID statistics (``reference_stats.npz``) when no ``fid_stats`` file
+  is given; text: the character map (``charmap.json``) that the checkpoints' ids refer to.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -22,17 +27,21 @@ from absl import logging
 from ttur_tf import callbacks as callbacks_lib
 from ttur_tf import losses
 from ttur_tf.data import images as image_data
+from ttur_tf.data import text as text_data
 from ttur_tf.files import write_bytes_atomically
 from ttur_tf.fid import InceptionFeatures, compute_statistics, load_statistics
 from ttur_tf.gan import GAN, stack_critic_batches
-from ttur_tf.models import dcgan, wgan_gp_resnet
+from ttur_tf.metrics.ngram import NgramLanguageModel
+from ttur_tf.models import dcgan, language, wgan_gp_resnet
 
-__all__ = ["MODELS", "OPTIMIZERS", "TrainConfig", "TrainResult", "build_gan", "train"]
+__all__ = ["IMAGE_MODELS", "MODELS", "OPTIMIZERS", "TrainConfig", "TrainResult", "build_gan", "train"]
 
-MODELS = ("resnet", "dcgan")
+IMAGE_MODELS = ("resnet", "dcgan")
+MODELS = IMAGE_MODELS + ("language",)
 OPTIMIZERS = ("adam", "rmsprop")
 _SAMPLE_GRID_SIZE = 64
 _REFERENCE_STATS_FILE = "reference_stats.npz"
+_CHARMAP_FILE = "charmap.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +49,9 @@ class TrainConfig:
     """One training run. Defaults are the original WGAN-GP script's TTUR setting.
 
     Learning rates, betas and n_critic are per network (``d_``/``g_``): the two time scales.
+    ``model="language"`` trains the character-level GAN on a text ``dataset`` (see
+    ``ttur_tf.data.text``); the ``fid_*`` and ``image_size`` settings then do not apply, and the
+    ``seq_len``, ``max_*`` and ``jsd_*`` ones apply to it only.
     ``adam_epsilon`` is TF1's Adam default, 1e-8 (Keras 3's is 1e-7). Intervals are in steps
     (one step = one generator update and ``n_critic`` discriminator updates); 0 turns FID off.
     """
@@ -75,6 +87,12 @@ class TrainConfig:
     inception_path: str = ""
     resume: bool = True
     jit_compile: bool = False
+    seq_len: int = 32
+    max_n_examples: int = 10_000_000
+    max_vocab_size: int = 2048
+    jsd_every: int = 100
+    jsd_ngrams: int = 6
+    jsd_num_batches: int = 10
 
     def validate(self) -> None:
         """Raises ValueError naming the first out-of-range setting."""
@@ -84,7 +102,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         positive = ("dim", "n_critic", "batch_size", "steps", "log_every", "sample_every",
                     "checkpoint_every", "max_checkpoints", "fid_num_samples",
-                    "fid_sample_batch_size", "fid_batch_size")
+                    "fid_sample_batch_size", "fid_batch_size", "seq_len", "max_n_examples",
+                    "jsd_ngrams", "jsd_num_batches")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
@@ -94,20 +113,26 @@ class TrainConfig:
         for name in ("d_beta1", "d_beta2", "g_beta1", "g_beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.gp_weight < 0 or self.fid_every < 0:
-            raise ValueError("gp_weight and fid_every must be ≥ 0")
+        if self.gp_weight < 0 or self.fid_every < 0 or self.jsd_every < 0:
+            raise ValueError("gp_weight, fid_every and jsd_every must be ≥ 0")
+        if self.max_vocab_size < 2:
+            raise ValueError(f"max_vocab_size must be ≥ 2, got {self.max_vocab_size}")
+        if self.model == "language" and self.jsd_every and self.seq_len < self.jsd_ngrams:
+            raise ValueError(f"seq_len ({self.seq_len}) must be ≥ jsd_ngrams ({self.jsd_ngrams})")
         if self.fid_every and self.fid_num_samples < 2:
             raise ValueError("fid_num_samples must be ≥ 2 (the paper uses 50,000)")
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainResult:
-    """What a run reached: its step, and the FIDs it measured (None if FID was off)."""
+    """What a run reached: its step, the FIDs it measured (None if FID was off) and, for the
+    language model, the last (js1, …, jsN) (None if JSD was off)."""
 
     step: int
     last_fid: float | None
     best_fid: float | None
     best_fid_step: int | None
+    last_js: tuple[float, ...] | None = None
 
 
 def _optimizer(config: TrainConfig, lr: float, beta1: float, beta2: float):
@@ -117,9 +142,20 @@ def _optimizer(config: TrainConfig, lr: float, beta1: float, beta2: float):
     return keras.optimizers.Adam(lr, beta_1=beta1, beta_2=beta2, epsilon=config.adam_epsilon)
 
 
-def build_gan(config: TrainConfig, image_size: int) -> GAN:
-    """The networks of ``config.model`` at ``image_size``, in a compiled ``GAN``."""
-    if config.model == "dcgan":
+def build_gan(config: TrainConfig, *, image_size: int | None = None,
+              vocab_size: int | None = None) -> GAN:
+    """The networks of ``config.model`` in a compiled ``GAN``: image models need ``image_size``,
+    the language model ``vocab_size``."""
+    if config.model == "language":
+        if vocab_size is None:
+            raise ValueError("the language model needs vocab_size")
+        generator = language.build_generator(config.seq_len, vocab_size, config.dim)
+        discriminator = language.build_discriminator(config.seq_len, vocab_size, config.dim)
+        noise = dict(noise_dim=language.NOISE_DIM, noise_distribution="normal",
+                     sample_in_training_mode=True)
+    elif image_size is None:
+        raise ValueError(f"the {config.model} model needs image_size")
+    elif config.model == "dcgan":
         generator = dcgan.build_generator(image_size, config.dim)
         discriminator = dcgan.build_discriminator(image_size, config.dim)
         noise = dict(noise_dim=dcgan.NOISE_DIM, noise_distribution="uniform",
@@ -171,6 +207,80 @@ def _reference_statistics(config: TrainConfig, data, features, logdir: Path):
     return reference
 
 
+@dataclasses.dataclass
+class _Task:
+    """What differs between image and language training; the loop around it is shared."""
+
+    gan: GAN
+    batches: Callable[[int], tf.data.Dataset]  # start step → single training batches
+    callbacks: list  # sample writers and evaluators
+    tracked: dict  # their checkpointed variables
+    fid: callbacks_lib.FIDEvaluator | None = None
+    jsd: callbacks_lib.JSDEvaluator | None = None
+
+
+def _image_task(config: TrainConfig, logdir: Path, writer) -> _Task:
+    data = image_data.load_image_data(config.dataset, config.image_size)
+    gan = build_gan(config, image_size=data.image_size)
+    fixed_noise = gan.numpy_noise(np.random.default_rng([config.seed, 1]), _SAMPLE_GRID_SIZE)
+    task = _Task(
+        gan,
+        lambda start_step: image_data.training_batches(
+            data, config.batch_size, config.seed, start_step * config.n_critic * config.batch_size),
+        [callbacks_lib.SampleGridWriter(writer, config.sample_every, logdir / "samples",
+                                        fixed_noise)],
+        {},
+    )
+    if config.fid_every:
+        features = InceptionFeatures(config.inception_path or None)
+        reference = _reference_statistics(config, data, features, logdir)
+        task.fid = callbacks_lib.FIDEvaluator(
+            writer, config.fid_every, features, reference, config.fid_num_samples,
+            config.fid_sample_batch_size, config.fid_batch_size, config.seed,
+        )
+        task.callbacks.append(task.fid)
+        task.tracked.update(best_fid=task.fid.best_fid, best_fid_step=task.fid.best_fid_step)
+    return task
+
+
+def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool) -> _Task:
+    charmap_path = logdir / _CHARMAP_FILE
+    charmap = None
+    if charmap_path.is_file():
+        charmap = text_data.CharMap.load(charmap_path)
+    elif resuming:
+        raise FileNotFoundError(
+            f"{charmap_path} is missing: the checkpoints in {logdir} use its character ids. "
+            "Restore the file, or train in a new --logdir"
+        )
+    data = text_data.load_text_data(config.dataset, config.seq_len, config.max_n_examples,
+                                    config.max_vocab_size, charmap)
+    if charmap is None:
+        data.charmap.save(charmap_path)
+    logging.info("%s: %d lines of %d characters, %d character ids", data.name, data.num_lines,
+                 data.seq_len, data.charmap.vocab_size)
+    gan = build_gan(config, vocab_size=data.charmap.vocab_size)
+    vocab_size = data.charmap.vocab_size
+    task = _Task(
+        gan,
+        lambda start_step: text_data.training_batches(
+            data.lines, config.batch_size, config.seed, start_step * config.n_critic,
+        ).map(lambda ids: tf.one_hot(ids, vocab_size)),
+        [],
+        {},
+    )
+    if config.jsd_every:
+        logging.info("building the n-gram models (n = 1…%d) of the training lines",
+                     config.jsd_ngrams)
+        references = [NgramLanguageModel(n, data.lines) for n in range(1, config.jsd_ngrams + 1)]
+        task.jsd = callbacks_lib.JSDEvaluator(
+            writer, config.jsd_every, references, data.charmap.decode, config.jsd_num_batches,
+            config.batch_size, logdir / "samples", config.seed,
+        )
+        task.callbacks.append(task.jsd)
+    return task
+
+
 def train(config: TrainConfig, extra_callbacks=()) -> TrainResult:
     """Trains (or resumes) the run described by ``config``; see the module docstring.
 
@@ -186,36 +296,28 @@ def train(config: TrainConfig, extra_callbacks=()) -> TrainResult:
     config.validate()
     keras.utils.set_random_seed(config.seed)  # the networks' initial weights come from the seed
     logdir = Path(config.logdir)
-    data = image_data.load_image_data(config.dataset, config.image_size)
-    logdir.mkdir(parents=True, exist_ok=True)
-    gan = build_gan(config, data.image_size)
-
-    features = reference = None
-    if config.fid_every:
-        features = InceptionFeatures(config.inception_path or None)
-        reference = _reference_statistics(config, data, features, logdir)
-
-    writer = tf.summary.create_file_writer(str(logdir))
-    fid_callback = None
-    if config.fid_every:
-        fid_callback = callbacks_lib.FIDEvaluator(
-            writer, config.fid_every, features, reference, config.fid_num_samples,
-            config.fid_sample_batch_size, config.fid_batch_size, config.seed,
-        )
-    tracked = dict(generator=gan.generator, discriminator=gan.discriminator,
-                   d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer, step=gan.step,
-                   noise_seed=gan.noise_seed_state)
-    if fid_callback is not None:
-        tracked.update(best_fid=fid_callback.best_fid, best_fid_step=fid_callback.best_fid_step)
-    checkpoint = tf.train.Checkpoint(**tracked)
     checkpoint_dir = logdir / "checkpoints"
+    resuming = tf.train.latest_checkpoint(str(checkpoint_dir)) is not None
+    if resuming and not config.resume:
+        raise ValueError(
+            f"{checkpoint_dir} already holds checkpoints and resuming is off: pass a new "
+            "--logdir (nothing there is overwritten), or resume"
+        )
+    logdir.mkdir(parents=True, exist_ok=True)
+    writer = tf.summary.create_file_writer(str(logdir))
+    if config.model == "language":
+        task = _language_task(config, logdir, writer, resuming)
+    else:
+        task = _image_task(config, logdir, writer)
+    gan = task.gan
+
+    checkpoint = tf.train.Checkpoint(
+        generator=gan.generator, discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
+        g_optimizer=gan.g_optimizer, step=gan.step, noise_seed=gan.noise_seed_state,
+        **task.tracked,
+    )
     manager = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir), config.max_checkpoints)
     if manager.latest_checkpoint:
-        if not config.resume:
-            raise ValueError(
-                f"{checkpoint_dir} already holds checkpoints and resuming is off: pass a new "
-                "--logdir (nothing there is overwritten), or resume"
-            )
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logging.info("resumed from %s at step %d", manager.latest_checkpoint, int(gan.step))
     write_bytes_atomically(
@@ -225,20 +327,14 @@ def train(config: TrainConfig, extra_callbacks=()) -> TrainResult:
 
     start_step = int(gan.step.numpy())
     if start_step < config.steps:
-        consumed = start_step * config.n_critic * config.batch_size
-        batches = image_data.training_batches(data, config.batch_size, config.seed, consumed)
-        fixed_noise = gan.numpy_noise(np.random.default_rng([config.seed, 1]), _SAMPLE_GRID_SIZE)
         callbacks = [
             callbacks_lib.StopOnNonFiniteLoss(checkpoint_dir),
             callbacks_lib.ScalarLogger(writer, config.log_every),
-            callbacks_lib.SampleGridWriter(writer, config.sample_every, logdir / "samples",
-                                           fixed_noise),
+            *task.callbacks,
+            callbacks_lib.CheckpointSaver(manager, config.checkpoint_every),
         ]
-        if fid_callback is not None:
-            callbacks.append(fid_callback)
-        callbacks.append(callbacks_lib.CheckpointSaver(manager, config.checkpoint_every))
         gan.fit(
-            stack_critic_batches(batches, config.n_critic),
+            stack_critic_batches(task.batches(start_step), config.n_critic),
             epochs=1,
             steps_per_epoch=config.steps - start_step,
             callbacks=callbacks + list(extra_callbacks),
@@ -246,10 +342,12 @@ def train(config: TrainConfig, extra_callbacks=()) -> TrainResult:
             shuffle=False,
         )
     writer.flush()
-    has_fid = fid_callback is not None and int(fid_callback.best_fid_step.numpy()) >= 0
+    fid = task.fid
+    has_fid = fid is not None and int(fid.best_fid_step.numpy()) >= 0
     return TrainResult(
         step=int(gan.step.numpy()),
-        last_fid=fid_callback.last_fid if fid_callback is not None else None,
-        best_fid=float(fid_callback.best_fid.numpy()) if has_fid else None,
-        best_fid_step=int(fid_callback.best_fid_step.numpy()) if has_fid else None,
+        last_fid=fid.last_fid if fid is not None else None,
+        best_fid=float(fid.best_fid.numpy()) if has_fid else None,
+        best_fid_step=int(fid.best_fid_step.numpy()) if has_fid else None,
+        last_js=tuple(task.jsd.last_js) if task.jsd is not None and task.jsd.last_js else None,
     )

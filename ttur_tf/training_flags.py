@@ -16,7 +16,7 @@ from ttur_tf import cli
 from ttur_tf import losses
 from ttur_tf.training import MODELS, OPTIMIZERS, TrainConfig, train
 
-__all__ = ["config_from_flags", "define_training_flags", "run_from_flags"]
+__all__ = ["config_from_flagfile", "config_from_flags", "define_training_flags", "run_from_flags"]
 
 _UNIT = dict(lower_bound=0.0, upper_bound=0.999999)
 
@@ -34,10 +34,12 @@ def define_training_flags(flag_values: flags.FlagValues, **defaults) -> None:
     # Data and model
     flags.DEFINE_string("logdir", default("logdir"), "Run directory: events, samples, checkpoints.", **fv)
     flags.DEFINE_string("dataset", default("dataset"),
-                        "cifar10, celeb_a, svhn_cropped, lsun/bedroom, tfds:NAME[/SPLIT], a folder "
-                        "of images or an .npz with a uint8 array (N, H, W, 3).", **fv)
+                        "Images: cifar10, celeb_a, svhn_cropped, lsun/bedroom, tfds:NAME[/SPLIT], a "
+                        "folder of images or an .npz with a uint8 array (N, H, W, 3). Text "
+                        "(--model=language): builtin, lm1b, the One Billion Word folder or a text "
+                        "file with one example per line.", **fv)
     flags.DEFINE_integer("image_size", default("image_size"),
-                         "Image height/width (default: the dataset's size in the paper).",
+                         "Image height/width (default: the dataset's size in the paper; images).",
                          lower_bound=16, **fv)
     flags.DEFINE_enum("model", default("model"), MODELS, "Network architecture.", **fv)
     flags.DEFINE_integer("dim", default("dim"), "Width multiplier (64; 32 for CIFAR-10 ResNets).",
@@ -76,7 +78,8 @@ def define_training_flags(flag_values: flags.FlagValues, **defaults) -> None:
                          lower_bound=1, **fv)
     flags.DEFINE_boolean("resume", default("resume"),
                          "Resume from the latest checkpoint in --logdir.", **fv)
-    flags.DEFINE_integer("fid_every", default("fid_every"), "FID interval (steps); 0: no FID.",
+    flags.DEFINE_integer("fid_every", default("fid_every"),
+                         "FID interval (steps); 0: no FID (images).",
                          lower_bound=0, **fv)
     flags.DEFINE_integer("fid_num_samples", default("fid_num_samples"),
                          "Generated images per FID (the paper: 50,000).", lower_bound=2, **fv)
@@ -89,6 +92,19 @@ def define_training_flags(flag_values: flags.FlagValues, **defaults) -> None:
                         "and cached in --logdir.", **fv)
     flags.DEFINE_string("inception_path", default("inception_path"),
                         "The frozen Inception graph file or folder (default lookup if empty).", **fv)
+    # Language model
+    flags.DEFINE_integer("seq_len", default("seq_len"), "Characters per line (language).",
+                         lower_bound=1, **fv)
+    flags.DEFINE_integer("max_n_examples", default("max_n_examples"),
+                         "Lines read from the corpus at most (language).", lower_bound=1, **fv)
+    flags.DEFINE_integer("max_vocab_size", default("max_vocab_size"),
+                         "Character ids, 'unk' included (language).", lower_bound=2, **fv)
+    flags.DEFINE_integer("jsd_every", default("jsd_every"),
+                         "n-gram JSD interval (steps); 0: no JSD (language).", lower_bound=0, **fv)
+    flags.DEFINE_integer("jsd_ngrams", default("jsd_ngrams"),
+                         "JSD of n-grams for n = 1…jsd_ngrams (language).", lower_bound=1, **fv)
+    flags.DEFINE_integer("jsd_num_batches", default("jsd_num_batches"),
+                         "Batches of generated lines per JSD (language).", lower_bound=1, **fv)
     flags.mark_flags_as_required(["logdir", "dataset"], flag_values=flag_values)
 
 
@@ -98,11 +114,24 @@ def config_from_flags(flag_values: flags.FlagValues) -> TrainConfig:
                           for field in dataclasses.fields(TrainConfig)})
 
 
+def config_from_flagfile(flagfile, **overrides) -> TrainConfig:
+    """The ``TrainConfig`` a script would run for ``--flagfile=flagfile --name=value …``."""
+    flag_values = flags.FlagValues()
+    define_training_flags(flag_values)
+    flag_values(["train", f"--flagfile={flagfile}",
+                 *(f"--{name}={value}" for name, value in overrides.items())])
+    return config_from_flags(flag_values)
+
+
 def run_from_flags(argv: list[str], flag_values: flags.FlagValues) -> None:
     """A training script's ``main``: trains (or resumes) the run the flags describe."""
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     with cli.user_errors_exit():
         result = train(config_from_flags(flag_values))
-    print(f"done: step {result.step}, last FID {result.last_fid}, best FID {result.best_fid} "
-          f"at step {result.best_fid_step}")
+    if result.last_js is not None:
+        values = ", ".join(f"js{n} {value:.4f}" for n, value in enumerate(result.last_js, 1))
+        print(f"done: step {result.step}, {values}")
+    else:
+        print(f"done: step {result.step}, last FID {result.last_fid}, best FID "
+              f"{result.best_fid} at step {result.best_fid_step}")

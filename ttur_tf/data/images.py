@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from ttur_tf.fid import image_files
-from ttur_tf.fid.stats import TFDS_PREFIX, load_tfds_images, parse_tfds_source
+from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
 
 __all__ = ["PAPER_DATASETS", "ImageData", "load_image_data", "training_batches", "uint8_images"]
 
@@ -85,13 +85,13 @@ def _square(image: tf.Tensor, image_size: int, crop: int | None) -> tf.Tensor:
 def _from_tfds(source: str, image_size: int | None) -> ImageData:
     import tensorflow_datasets as tfds  # imported only when a tfds source is used
 
-    name, split = parse_tfds_source(source if source.startswith(TFDS_PREFIX) else TFDS_PREFIX + source)
+    name, split = parse_tfds_source(source)
     native_size, crop = PAPER_DATASETS.get(name, (None, None))
     image_size = image_size or native_size
     if image_size is None:
         raise ValueError(f"give an image size for the tfds dataset {name!r} (e.g. 32 or 64)")
-    records, info = load_tfds_images(
-        name, split, decoders={"image": tfds.decode.SkipDecoding()}
+    records, info = load_tfds(
+        name, split, "image", decoders={"image": tfds.decode.SkipDecoding()}
     )
     image_feature = info.features["image"]
     count = int(records.cardinality())

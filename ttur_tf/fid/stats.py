@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -33,26 +32,20 @@ import tensorflow as tf
 from absl import logging
 
 import ttur_tf
+from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
 from ttur_tf.fid import image_files
 
 __all__ = [
     "RECOMMENDED_MIN_SAMPLES",
-    "TFDS_PREFIX",
     "RunningMoments",
     "Statistics",
     "compute_statistics",
     "load_statistics",
-    "load_tfds_images",
-    "parse_tfds_source",
     "statistics_of_batches",
 ]
 
 # The paper recommends at least 10,000 samples: FID is biased at small N (Heusel et al., App. A1).
 RECOMMENDED_MIN_SAMPLES = 10_000
-TFDS_PREFIX = "tfds:"
-_SPLIT_PATTERN = re.compile(
-    r"^(train|test|validation|valid|val|extra|unlabelled|unlabeled|all)\b|[\[\]%+]"
-)
 
 FeatureFn = Callable[[np.ndarray], "tf.Tensor | np.ndarray"]
 
@@ -188,42 +181,8 @@ def _batched_by_size(images: Iterable[np.ndarray], batch_size: int) -> Iterator[
         yield np.stack(pending)
 
 
-def parse_tfds_source(source: str) -> tuple[str, str]:
-    """``tfds:NAME[/CONFIG][/SPLIT]`` → (name, split); the split defaults to "train"."""
-    spec = source[len(TFDS_PREFIX) :].strip("/")
-    head, _, last = spec.rpartition("/")
-    if head and _SPLIT_PATTERN.search(last):
-        return head, last
-    return spec, "train"
-
-
-def load_tfds_images(name: str, split: str, **load_kwargs):
-    """``tfds.load`` of a dataset with an ``image`` feature, in file order, with a clear error.
-
-    Returns:
-        (dataset of examples, DatasetInfo).
-
-    Raises:
-        ValueError: the dataset cannot be loaded (not prepared offline, unknown…) or has no image.
-    """
-    import tensorflow_datasets as tfds  # imported only when a tfds source is used
-
-    try:
-        dataset, info = tfds.load(
-            name, split=split, shuffle_files=False, with_info=True, **load_kwargs
-        )
-    except Exception as error:  # tfds raises many types (DatasetNotFoundError, network errors…)
-        raise ValueError(
-            f"could not load the tfds dataset {name!r}, split {split!r} ({error}). Offline, "
-            "prepare it where TFDS_DATA_DIR points, or pass a folder of images instead."
-        ) from error
-    if "image" not in info.features:
-        raise ValueError(f"the tfds dataset {name!r} has no 'image' feature")
-    return dataset, info
-
-
 def _tfds_images(source: str) -> tuple[tf.data.Dataset, int | None]:
-    dataset, _ = load_tfds_images(*parse_tfds_source(source))
+    dataset, _ = load_tfds(*parse_tfds_source(source), feature="image")
     count = int(dataset.cardinality())
     return dataset.map(lambda example: example["image"]), count if count >= 0 else None
 
