@@ -21,5 +21,8 @@ setup(
         "absl-py>=1.0",
         "tensorboard>=2.16",
     ],
-    extras_require={"test": ["pytest>=7", "pillow>=10"]},
+    extras_require={
+        "plots": ["matplotlib>=3.7"],
+        "test": ["pytest>=7", "pillow>=10", "matplotlib>=3.7"],
+    },
 )

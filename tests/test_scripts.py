@@ -108,3 +108,29 @@ def test_offline_demo_runs_on_the_standin_graph(tmp_path):
     assert "STAND-IN" in result.stderr
     fid = float(last_line(result.stdout).split()[1])
     assert np.isfinite(fid) and fid > 0
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_fid_disturbance_study_runs_end_to_end_on_a_generated_folder(tmp_path, standin_graph_path):
+    from test_disturbances import smooth_images
+
+    real = write_png_folder(tmp_path / "real", smooth_images(12, 32, seed=1))
+    other = write_png_folder(tmp_path / "other", random_images(12, 32, 32, seed=2))
+    result = run_script("fid_disturbance.py", f"--data={real}", f"--other={other}",
+                        "--num_images=12", "--batch_size=6", f"--inception_path={standin_graph_path}",
+                        "--types=swirl,contamination", f"--out_dir={tmp_path / 'out'}")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split(",") for line in (tmp_path / "out" / "fid_disturbance.csv").read_text().splitlines()]
+    assert rows[0] == ["disturbance", "level", "fid"] and len(rows) == 1 + 2 * 4
+    fids = {(name, float(level)): float(fid) for name, level, fid in rows[1:]}
+    for name in ("swirl", "contamination"):
+        assert abs(fids[(name, 0.0)]) < 1e-6, name  # level 0: the real images themselves
+        assert fids[(name, max(level for n, level in fids if n == name))] > 1e-3, name
+    assert (tmp_path / "out" / "fid_disturbance.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fid_disturbance_without_other_images_for_contamination_says_what_to_do(tmp_path):
+    real = write_png_folder(tmp_path / "real", random_images(4, 16, 16))
+    result = run_script("fid_disturbance.py", f"--data={real}", f"--out_dir={tmp_path / 'out'}")
+    assert result.returncode == 1
+    assert "error: contamination needs images of another data set: pass --other" in result.stderr

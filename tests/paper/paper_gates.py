@@ -1,0 +1,91 @@
+"""Gates of the `paper` tests: the real Inception graph, the datasets, an accelerator, and consent.
+
+The tests that use these fixtures and helpers are marked `paper` and skip with the reason when
+what they need is missing:
+
+* the real 2015 graph: ``$TTUR_PAPER_INCEPTION`` (file or folder), else ``$TTUR_INCEPTION_DIR``,
+  ``inception/`` of the checkout or ``~/.cache/ttur_tf`` — the stand-in graph is refused;
+* tfds datasets prepared where ``$TFDS_DATA_DIR`` points (never downloaded by a test);
+* the original's published statistics in ``$TTUR_PAPER_STATS_DIR`` (``fid_stats_cifar10_train.npz``…)
+  for the comparisons with them;
+* for training runs, a GPU and ``TTUR_PAPER_TRAIN=1`` (they take GPU-days).
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Read at import, before the suite's autouse fixture hides the user's environment from lookups.
+_ENVIRONMENT = {name: os.environ.get(name, "") for name in (
+    "TTUR_PAPER_INCEPTION", "TTUR_INCEPTION_DIR", "TTUR_PAPER_STATS_DIR", "TTUR_PAPER_TRAIN",
+    "TFDS_DATA_DIR", "XDG_CACHE_HOME")}
+_CHECKOUT = Path(__file__).resolve().parents[2]
+# The real graph has about a thousand nodes (Inception-v3 with its batch norms); the stand-in has
+# a few dozen.
+_REAL_GRAPH_MIN_NODES = 500
+
+
+def _real_graph_path() -> tuple[Path | None, str]:
+    from ttur_tf.fid.inception import locate_graph, read_graph_def
+
+    cache = Path(_ENVIRONMENT["XDG_CACHE_HOME"] or Path.home() / ".cache") / "ttur_tf"
+    candidates = [_ENVIRONMENT["TTUR_PAPER_INCEPTION"], _ENVIRONMENT["TTUR_INCEPTION_DIR"],
+                  str(_CHECKOUT / "inception"), str(cache)]
+    for candidate in filter(None, candidates):
+        try:
+            path = locate_graph(candidate, download=False)
+        except Exception:  # absent here; try the next place
+            continue
+        if len(read_graph_def(path).node) >= _REAL_GRAPH_MIN_NODES:
+            return path, ""
+        return None, f"{path} is not the original 2015 Inception graph (a stand-in?)"
+    return None, ("the real Inception graph (classify_image_graph_def.pb) is not installed: set "
+                  "TTUR_PAPER_INCEPTION or see inception/README.md")
+
+
+@pytest.fixture(scope="session")
+def real_graph_path():
+    """The original 2015 graph, or a skip saying where to put it."""
+    path, reason = _real_graph_path()
+    if path is None:
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_features(real_graph_path):
+    from ttur_tf.fid import InceptionFeatures
+
+    return InceptionFeatures(real_graph_path, download=False)
+
+
+def require_tfds(name: str, split: str = "train") -> None:
+    """Skips unless the tfds dataset is prepared locally (no download)."""
+    import tensorflow_datasets as tfds
+
+    try:
+        tfds.builder(name, data_dir=_ENVIRONMENT["TFDS_DATA_DIR"] or None).as_dataset(split=split)
+    except Exception as error:  # not prepared, unknown… (tfds raises many types)
+        pytest.skip(f"the tfds dataset {name}/{split} is not prepared here ({type(error).__name__}): "
+                    "prepare it where TFDS_DATA_DIR points")
+
+
+def published_statistics(file_name: str) -> Path:
+    """A statistics file of the original project in $TTUR_PAPER_STATS_DIR, or a skip."""
+    folder = _ENVIRONMENT["TTUR_PAPER_STATS_DIR"]
+    path = Path(folder) / file_name if folder else None
+    if path is None or not path.is_file():
+        pytest.skip(f"{file_name} (the original's published statistics, "
+                    "http://bioinf.jku.at/research/ttur/ttur_stats/) is not in TTUR_PAPER_STATS_DIR")
+    return path
+
+
+def require_training_consent() -> None:
+    """Skips unless a GPU is present and TTUR_PAPER_TRAIN=1 asks for the GPU-days of training."""
+    import tensorflow as tf
+
+    if _ENVIRONMENT["TTUR_PAPER_TRAIN"] != "1":
+        pytest.skip("paper training runs take GPU-days: set TTUR_PAPER_TRAIN=1 to run them")
+    if not tf.config.list_physical_devices("GPU"):
+        pytest.skip("paper training runs need a GPU")

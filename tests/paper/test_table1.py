@@ -1,0 +1,87 @@
+"""Paper numbers, reproduced where the real graph, the data and (for training) a GPU are present.
+
+Run with ``pytest -m paper``; each test skips with its reason otherwise (see paper_gates.py).
+Tolerances are stated next to each check. Paper values come from the flagfiles' first lines
+(``(paper Table 1: FID X)``); docs/paper_results.md lists them with what was measured.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+from paper_gates import (  # noqa: F401 (fixtures)
+    published_statistics,
+    real_features,
+    real_graph_path,
+    require_tfds,
+    require_training_consent,
+)
+
+from ttur_tf.fid import compute_statistics, frechet_distance, load_statistics
+from ttur_tf.training import train
+from ttur_tf.training_flags import config_from_flagfile
+
+pytestmark = pytest.mark.paper
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+_PAPER_FID = re.compile(r"\(paper Table 1: FID ([0-9.]+)\)")
+
+# FID(CIFAR-10 train, CIFAR-10 test) with the original graph, as commonly reported for TF's
+# Inception (recalled, not measured here): the train/test gap of real data.
+CIFAR10_TRAIN_VS_TEST_FID = 3.15
+CIFAR10_TRAIN_VS_TEST_TOLERANCE = 0.3
+# Our statistics of the training set against the original's published file: the same images
+# through the same graph; only decoding and float summation order may differ.
+PUBLISHED_STATS_TOLERANCE = 0.05
+# A GAN run varies by several FID points between seeds; the paper reports single runs.
+TRAINING_RELATIVE_TOLERANCE = 0.15
+
+
+def paper_fid(flagfile: Path) -> float | None:
+    match = _PAPER_FID.search(flagfile.read_text().splitlines()[0])
+    return float(match.group(1)) if match else None
+
+
+@pytest.fixture(scope="module")
+def cifar10_train_statistics(real_features):
+    require_tfds("cifar10", "train")
+    return compute_statistics("tfds:cifar10/train", real_features, batch_size=100,
+                              graph_sha256=real_features.graph_sha256)
+
+
+def test_cifar10_train_against_test_set(real_features, cifar10_train_statistics):
+    require_tfds("cifar10", "test")
+    test = compute_statistics("tfds:cifar10/test", real_features, batch_size=100)
+    fid = frechet_distance(cifar10_train_statistics.mu, cifar10_train_statistics.sigma,
+                           test.mu, test.sigma)
+    assert fid == pytest.approx(CIFAR10_TRAIN_VS_TEST_FID, abs=CIFAR10_TRAIN_VS_TEST_TOLERANCE)
+
+
+def test_cifar10_train_against_the_published_statistics(cifar10_train_statistics):
+    published = load_statistics(published_statistics("fid_stats_cifar10_train.npz"))
+    fid = frechet_distance(cifar10_train_statistics.mu, cifar10_train_statistics.sigma,
+                           published.mu, published.sigma)
+    assert abs(fid) <= PUBLISHED_STATS_TOLERANCE
+
+
+_DATASET_OF = {"cifar10": "cifar10", "svhn_cropped": "svhn_cropped", "celeb_a": "celeb_a",
+               "lsun/bedroom": "lsun/bedroom"}
+_PUBLISHED_STATS_OF = {"cifar10": "fid_stats_cifar10_train.npz", "celeb_a": "fid_stats_celeba.npz",
+                       "svhn_cropped": "fid_stats_svhn_train.npz",
+                       "lsun/bedroom": "fid_stats_lsun_train.npz"}
+
+
+@pytest.mark.parametrize("flagfile", sorted(CONFIGS.glob("*_ttur.flags")), ids=lambda p: p.stem)
+def test_training_reaches_the_paper_value(flagfile, real_graph_path, tmp_path):
+    expected = paper_fid(flagfile)
+    if expected is None:
+        pytest.skip(f"{flagfile.name} records no paper FID (language runs: see "
+                    "docs/paper_results.md)")
+    config = config_from_flagfile(flagfile, logdir=tmp_path, inception_path=real_graph_path)
+    require_tfds(_DATASET_OF[config.dataset], "train")
+    require_training_consent()
+    stats = published_statistics(_PUBLISHED_STATS_OF[config.dataset])
+    config = config_from_flagfile(flagfile, logdir=tmp_path, inception_path=real_graph_path,
+                                  fid_stats=stats)
+    result = train(config)
+    assert result.best_fid == pytest.approx(expected, rel=TRAINING_RELATIVE_TOLERANCE)
