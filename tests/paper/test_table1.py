@@ -2,7 +2,8 @@
 
 Run with ``pytest -m paper``; each test skips with its reason otherwise (see paper_gates.py).
 Tolerances are stated next to each check. Paper values come from the flagfiles' first lines
-(``(paper Table 1: FID X)``); docs/paper_results.md lists them with what was measured.
+(``(paper Table 1: FID X)``, or ``(paper: JSD4 X, JSD6 Y)`` for the language model);
+docs/paper_results.md lists them with what was measured.
 """
 
 import re
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.paper
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 _PAPER_FID = re.compile(r"\(paper Table 1: FID ([0-9.]+)\)")
+_PAPER_JSD = re.compile(r"JSD([1-6]) ([0-9.]+)")
 
 # FID(CIFAR-10 train, CIFAR-10 test) with the original graph, as commonly reported for TF's
 # Inception (recalled, not measured here): the train/test gap of real data.
@@ -35,11 +37,21 @@ CIFAR10_TRAIN_VS_TEST_TOLERANCE = 0.3
 PUBLISHED_STATS_TOLERANCE = 0.05
 # A GAN run varies by several FID points between seeds; the paper reports single runs.
 TRAINING_RELATIVE_TOLERANCE = 0.15
+# JSD (bits) of the last evaluation against the paper's curve at the end of training.
+TRAINING_JSD_TOLERANCE = 0.03
 
 
 def paper_fid(flagfile: Path) -> float | None:
+    """The FID in the flagfile's first line, ``(paper Table 1: FID X)``, if any."""
     match = _PAPER_FID.search(flagfile.read_text().splitlines()[0])
     return float(match.group(1)) if match else None
+
+
+def paper_jsd(flagfile: Path) -> dict[int, float] | None:
+    """The JSDs in the flagfile's first line, ``(paper: JSD4 X, JSD6 Y)``, if any: {n: value}."""
+    first_line = flagfile.read_text().splitlines()[0]
+    found = {int(n): float(value) for n, value in _PAPER_JSD.findall(first_line)}
+    return found or None
 
 
 @pytest.fixture(scope="module")
@@ -64,24 +76,39 @@ def test_cifar10_train_against_the_published_statistics(cifar10_train_statistics
     assert abs(fid) <= PUBLISHED_STATS_TOLERANCE
 
 
-_DATASET_OF = {"cifar10": "cifar10", "svhn_cropped": "svhn_cropped", "celeb_a": "celeb_a",
-               "lsun/bedroom": "lsun/bedroom"}
 _PUBLISHED_STATS_OF = {"cifar10": "fid_stats_cifar10_train.npz", "celeb_a": "fid_stats_celeba.npz",
                        "svhn_cropped": "fid_stats_svhn_train.npz",
                        "lsun/bedroom": "fid_stats_lsun_train.npz"}
 
 
+def require_text_corpus(dataset: str) -> None:
+    if dataset == "lm1b" or dataset.startswith("tfds:"):
+        require_tfds(dataset.removeprefix("tfds:").split("/")[0])
+    elif not Path(dataset).exists():
+        pytest.skip(f"the One Billion Word benchmark is not at {dataset} (pass it in the flagfile "
+                    "or set --dataset)")
+
+
 @pytest.mark.parametrize("flagfile", sorted(CONFIGS.glob("*_ttur.flags")), ids=lambda p: p.stem)
-def test_training_reaches_the_paper_value(flagfile, real_graph_path, tmp_path):
-    expected = paper_fid(flagfile)
-    if expected is None:
-        pytest.skip(f"{flagfile.name} records no paper FID (language runs: see "
-                    "docs/paper_results.md)")
-    config = config_from_flagfile(flagfile, logdir=tmp_path, inception_path=real_graph_path)
-    require_tfds(_DATASET_OF[config.dataset], "train")
+def test_training_reaches_the_paper_value(flagfile, tmp_path, request):
+    expected_fid, expected_js = paper_fid(flagfile), paper_jsd(flagfile)
+    if expected_fid is None and expected_js is None:
+        pytest.skip(f"{flagfile.name} records no paper value in its first line "
+                    "(see docs/paper_results.md)")
+    config = config_from_flagfile(flagfile, logdir=tmp_path)
+    if config.model == "language":
+        require_text_corpus(config.dataset)
+        require_training_consent()
+        result = train(config)
+        last = dict(zip(range(1, len(result.last_js) + 1), result.last_js))
+        for n, value in expected_js.items():
+            assert last[n] == pytest.approx(value, abs=TRAINING_JSD_TOLERANCE), n
+        return
+    real_graph_path = request.getfixturevalue("real_graph_path")  # images only: FID needs it
+    require_tfds(config.dataset, "train")
     require_training_consent()
     stats = published_statistics(_PUBLISHED_STATS_OF[config.dataset])
     config = config_from_flagfile(flagfile, logdir=tmp_path, inception_path=real_graph_path,
                                   fid_stats=stats)
     result = train(config)
-    assert result.best_fid == pytest.approx(expected, rel=TRAINING_RELATIVE_TOLERANCE)
+    assert result.best_fid == pytest.approx(expected_fid, rel=TRAINING_RELATIVE_TOLERANCE)
