@@ -31,7 +31,6 @@ def save_figure(figure, path: str | Path) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     write_bytes_atomically(Path(path), buffer.getvalue())
-    figure.clear()
     import matplotlib.pyplot as pyplot
 
     pyplot.close(figure)

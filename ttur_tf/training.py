@@ -259,8 +259,8 @@ def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool) ->
         data.charmap.save(charmap_path)
     logging.info("%s: %d lines of %d characters, %d character ids", data.name, data.num_lines,
                  data.seq_len, data.charmap.vocab_size)
-    gan = build_gan(config, vocab_size=data.charmap.vocab_size)
     vocab_size = data.charmap.vocab_size
+    gan = build_gan(config, vocab_size=vocab_size)
     task = _Task(
         gan,
         lambda start_step: text_data.training_batches(
