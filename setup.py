@@ -15,6 +15,9 @@ setup(
         "tensorflow>=2.16,<3",
         "keras>=3,<4",
         "tensorflow-datasets>=4.9",
+        # tensorflow-datasets imports importlib_resources whenever it prepares a dataset, but
+        # declares it only for Python < 3.9: without it every download_and_prepare fails.
+        "importlib_resources",
         "numpy>=1.24",
         # scipy < 1.13 has a sqrtm regression that yields huge imaginary parts (scipy#19415).
         "scipy>=1.13",
@@ -23,6 +26,6 @@ setup(
     ],
     extras_require={
         "plots": ["matplotlib>=3.7"],
-        "test": ["pytest>=7", "pillow>=10", "matplotlib>=3.7"],
+        "test": ["pytest>=7", "pytest-xdist>=3", "pillow>=10", "matplotlib>=3.7"],
     },
 )

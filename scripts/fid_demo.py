@@ -14,19 +14,24 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import flags, logging
 
 from ttur_tf import cli
 from ttur_tf.fid import InceptionGraphError, fid_between, locate_graph
 from ttur_tf.fid.standin import write_standin_graph
+from ttur_tf.files import check_writable_folder, write_bytes_atomically
 
-flags.DEFINE_string("workdir", None, "Folder for the images (default: a new temporary folder).")
-flags.DEFINE_integer("num_images", 512, "Images per folder.", lower_bound=2)
-flags.DEFINE_integer("image_size", 32, "Height and width of the images.", lower_bound=8)
-flags.DEFINE_float("noise", 0.25, "Weight of the noise mixed into the disturbed images.", 0, 1)
-flags.DEFINE_string("inception_path", None, "The frozen graph file or its folder.")
-flags.DEFINE_integer("seed", 0, "Seed of the synthetic images.")
-FLAGS = flags.FLAGS
+
+def define_flags(flag_values: flags.FlagValues) -> None:
+    fv = dict(flag_values=flag_values)
+    flags.DEFINE_string("workdir", None,
+                        "Folder for the images (default: a new temporary folder).", **fv)
+    flags.DEFINE_integer("num_images", 512, "Images per folder.", lower_bound=2, **fv)
+    flags.DEFINE_integer("image_size", 32, "Height and width of the images.", lower_bound=8, **fv)
+    flags.DEFINE_float("noise", 0.25, "Weight of the noise mixed into the disturbed images.", 0, 1,
+                       **fv)
+    flags.DEFINE_string("inception_path", None, "The frozen graph file or its folder.", **fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the synthetic images.", **fv)
 
 
 def _smooth_images(rng: np.random.Generator, count: int, size: int) -> np.ndarray:
@@ -36,14 +41,13 @@ def _smooth_images(rng: np.random.Generator, count: int, size: int) -> np.ndarra
 
 
 def _write_pngs(folder: Path, images: np.ndarray) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
     for index, image in enumerate(np.clip(np.round(images), 0, 255).astype(np.uint8)):
-        tf.io.write_file(str(folder / f"{index:05d}.png"), tf.io.encode_png(image))
+        write_bytes_atomically(folder / f"{index:05d}.png", tf.io.encode_png(image).numpy())
 
 
-def _graph_path(workdir: Path) -> Path:
+def _graph_path(inception_path: str | None, workdir: Path) -> Path:
     try:
-        return locate_graph(FLAGS.inception_path, download=False)
+        return locate_graph(inception_path, download=False)
     except InceptionGraphError:
         logging.warning(
             "No Inception graph found: using the STAND-IN graph. The pipeline runs, but the value "
@@ -52,24 +56,25 @@ def _graph_path(workdir: Path) -> Path:
         return write_standin_graph(workdir / "standin")
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    workdir = Path(FLAGS.workdir or tempfile.mkdtemp(prefix="ttur_fid_demo_"))
-    rng = np.random.default_rng(FLAGS.seed)
-    real = _smooth_images(rng, FLAGS.num_images, FLAGS.image_size)
-    base = _smooth_images(rng, FLAGS.num_images, FLAGS.image_size)
+def main(argv, flag_values: flags.FlagValues) -> None:
+    cli.reject_extra_arguments(argv)
+    fv = flag_values
+    workdir = Path(fv.workdir or tempfile.mkdtemp(prefix="ttur_fid_demo_"))
+    rng = np.random.default_rng(fv.seed)
+    real = _smooth_images(rng, fv.num_images, fv.image_size)
+    base = _smooth_images(rng, fv.num_images, fv.image_size)
     noise = rng.uniform(0, 255, base.shape)
-    disturbed = (1 - FLAGS.noise) * base + FLAGS.noise * noise
-    _write_pngs(workdir / "real", real)
-    _write_pngs(workdir / "disturbed", disturbed)
-    print(f"wrote {FLAGS.num_images} images each to {workdir / 'real'} and {workdir / 'disturbed'}")
+    disturbed = (1 - fv.noise) * base + fv.noise * noise
     with cli.user_errors_exit():
-        fid, _, _ = fid_between(
-            workdir / "real", workdir / "disturbed", inception_path=_graph_path(workdir)
-        )
+        check_writable_folder(workdir)
+        _write_pngs(workdir / "real", real)
+        _write_pngs(workdir / "disturbed", disturbed)
+        print(f"wrote {fv.num_images} images each to {workdir / 'real'} and "
+              f"{workdir / 'disturbed'}")
+        fid, _, _ = fid_between(workdir / "real", workdir / "disturbed",
+                                inception_path=_graph_path(fv.inception_path, workdir))
     print(f"FID: {fid}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run_script(define_flags, main)

@@ -17,28 +17,34 @@ file, or else the statistics of the undisturbed images, so that level 0 gives FI
 from pathlib import Path
 
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
 from ttur_tf import cli, plots
 from ttur_tf.data import images as image_data
 from ttur_tf.fid import InceptionFeatures, compute_statistics, frechet_distance, load_statistics
 from ttur_tf.fid.disturbances import DISTURBANCES, LEVELS
-from ttur_tf.files import write_bytes_atomically
+from ttur_tf.files import check_writable_folder, write_bytes_atomically
 
-flags.DEFINE_string("data", None, "Real images: a folder, an .npz (uint8 N×H×W×3) or tfds:NAME[/SPLIT].")
-flags.DEFINE_string("other", "", "Images of another data set, for the contamination disturbance.")
-flags.DEFINE_list("types", list(DISTURBANCES), "Disturbances to run.")
-flags.DEFINE_integer("num_images", 10_000, "Real images used (the paper advises ≥ 10,000).",
-                     lower_bound=2)
-flags.DEFINE_integer("image_size", None, "Square size of the images (default: the source's).",
-                     lower_bound=8)
-flags.DEFINE_string("stats", "", "Real statistics .npz; empty: those of the undisturbed images.")
-flags.DEFINE_string("inception_path", None, "The frozen Inception graph file or its folder.")
-flags.DEFINE_integer("batch_size", 50, "Images per Inception call.", lower_bound=1)
-flags.DEFINE_integer("seed", 0, "Seed of the random disturbances.", lower_bound=0)
-flags.DEFINE_string("out_dir", "fid_disturbance", "Folder for the CSV and the PNG.")
-flags.mark_flag_as_required("data")
-FLAGS = flags.FLAGS
+
+def define_flags(flag_values: flags.FlagValues) -> None:
+    fv = dict(flag_values=flag_values)
+    flags.DEFINE_string("data", None, "Real images: a folder, an .npz (uint8 N×H×W×3) or "
+                        "tfds:NAME[/SPLIT].", **fv)
+    flags.DEFINE_string("other", "", "Images of another data set, for the contamination "
+                        "disturbance.", **fv)
+    flags.DEFINE_list("types", list(DISTURBANCES), "Disturbances to run.", **fv)
+    flags.DEFINE_integer("num_images", 10_000, "Real images used (the paper advises ≥ 10,000).",
+                         lower_bound=2, **fv)
+    flags.DEFINE_integer("image_size", None, "Square size of the images (default: the source's).",
+                         lower_bound=8, **fv)
+    flags.DEFINE_string("stats", "", "Real statistics .npz; empty: those of the undisturbed "
+                        "images.", **fv)
+    flags.DEFINE_string("inception_path", None, "The frozen Inception graph file or its folder.",
+                        **fv)
+    flags.DEFINE_integer("batch_size", 50, "Images per Inception call.", lower_bound=1, **fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the random disturbances.", lower_bound=0, **fv)
+    flags.DEFINE_string("out_dir", "fid_disturbance", "Folder for the CSV and the PNG.", **fv)
+    flags.mark_flag_as_required("data", **fv)
 
 
 def load_images(source: str, count: int, image_size: int | None) -> np.ndarray:
@@ -89,31 +95,31 @@ def write_outputs(results, out_dir: Path) -> list[Path]:
     return written
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+def main(argv, flag_values: flags.FlagValues) -> None:
+    cli.reject_extra_arguments(argv)
+    fv = flag_values
     with cli.user_errors_exit():
-        unknown = sorted(set(FLAGS.types) - set(DISTURBANCES))
+        unknown = sorted(set(fv.types) - set(DISTURBANCES))
         if unknown:
             raise ValueError(f"unknown disturbances {unknown}: choose from {sorted(DISTURBANCES)}")
-        if "contamination" in FLAGS.types and not FLAGS.other:
+        if "contamination" in fv.types and not fv.other:
             raise ValueError("contamination needs images of another data set: pass --other=SOURCE "
                              "(the paper: ImageNet images), or leave it out of --types")
-        images = load_images(FLAGS.data, FLAGS.num_images, FLAGS.image_size)
+        check_writable_folder(fv.out_dir)
+        images = load_images(fv.data, fv.num_images, fv.image_size)
         other = None
-        if "contamination" in FLAGS.types:
-            other = load_images(FLAGS.other, len(images), images.shape[1])
-        features = InceptionFeatures(FLAGS.inception_path)
-        if FLAGS.stats:
-            reference = load_statistics(FLAGS.stats)
+        if "contamination" in fv.types:
+            other = load_images(fv.other, len(images), images.shape[1])
+        features = InceptionFeatures(fv.inception_path)
+        if fv.stats:
+            reference = load_statistics(fv.stats)
         else:
-            reference = compute_statistics(images, features, batch_size=FLAGS.batch_size,
+            reference = compute_statistics(images, features, batch_size=fv.batch_size,
                                            graph_sha256=features.graph_sha256)
-        results = study(images, other, FLAGS.types, features, reference, FLAGS.batch_size,
-                        FLAGS.seed)
-        written = write_outputs(results, Path(FLAGS.out_dir))
+        results = study(images, other, fv.types, features, reference, fv.batch_size, fv.seed)
+        written = write_outputs(results, Path(fv.out_dir))
     print("wrote " + " and ".join(str(path) for path in written))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run_script(define_flags, main)

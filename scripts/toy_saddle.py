@@ -13,16 +13,20 @@ import io
 from pathlib import Path
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from ttur_tf import plots, toy
-from ttur_tf.files import write_bytes_atomically
+from ttur_tf import cli, plots, toy
+from ttur_tf.files import check_writable_folder, write_bytes_atomically
 
-flags.DEFINE_integer("seed", 0, "Seed of the gradient noise.", lower_bound=0)
-flags.DEFINE_integer("n_iter", 5000, "Iterations per setting.", lower_bound=1)
-flags.DEFINE_float("sigma", 1.0, "Standard deviation of the gradient noise.", lower_bound=0.0)
-flags.DEFINE_string("out_dir", "toy_saddle", "Folder for saddle_curves.csv and saddle.png.")
-FLAGS = flags.FLAGS
+
+def define_flags(flag_values: flags.FlagValues) -> None:
+    fv = dict(flag_values=flag_values)
+    flags.DEFINE_integer("seed", 0, "Seed of the gradient noise.", lower_bound=0, **fv)
+    flags.DEFINE_integer("n_iter", 5000, "Iterations per setting.", lower_bound=1, **fv)
+    flags.DEFINE_float("sigma", 1.0, "Standard deviation of the gradient noise.", lower_bound=0.0,
+                       **fv)
+    flags.DEFINE_string("out_dir", "toy_saddle", "Folder for saddle_curves.csv and saddle.png.",
+                        **fv)
 
 
 def write_csv(runs: dict, path: Path) -> None:
@@ -54,16 +58,17 @@ def write_png(runs: dict, path: Path) -> bool:
     return True
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    out_dir = Path(FLAGS.out_dir)
-    runs = {name: toy.run_saddle(lr_x, lr_y, FLAGS.n_iter, FLAGS.sigma,
-                                 np.random.default_rng(FLAGS.seed))
-            for name, (lr_x, lr_y) in toy.SETTINGS.items()}
-    write_csv(runs, out_dir / "saddle_curves.csv")
-    wrote_png = write_png(runs, out_dir / "saddle.png")
-    tail = min(500, FLAGS.n_iter)
+def main(argv, flag_values: flags.FlagValues) -> None:
+    cli.reject_extra_arguments(argv)
+    fv = flag_values
+    out_dir = Path(fv.out_dir)
+    with cli.user_errors_exit():
+        check_writable_folder(out_dir)
+        runs = {name: toy.run_saddle(lr_x, lr_y, fv.n_iter, fv.sigma, np.random.default_rng(fv.seed))
+                for name, (lr_x, lr_y) in toy.SETTINGS.items()}
+        write_csv(runs, out_dir / "saddle_curves.csv")
+        wrote_png = write_png(runs, out_dir / "saddle.png")
+    tail = min(500, fv.n_iter)
     for name, run in runs.items():
         print(f"{name:12s} first within 0.1 of the saddle: iteration {run.first_iteration_within(0.1):g}; "
               f"mean distance over the last {tail}: {run.distance[-tail:].mean():.4f}")
@@ -71,4 +76,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run_script(define_flags, main)

@@ -3,24 +3,19 @@
     python scripts/train_dcgan.py --flagfile=configs/dcgan_celeba_ttur.flags
 
 Defaults are bioinf-jku/TTUR DCGAN_FID_batched (carpedm20's DCGAN): non-saturating loss, Adam
-with beta1 0.5 (beta2 0.999), one discriminator update per generator update, uniform noise of
-length 100, batch 64. The learning rates come from the flagfile of each experiment. Rerunning the
-same command resumes from the latest checkpoint in --logdir.
+with beta1 0.5 (beta2 0.999), learning rates 2e-4, one discriminator update per generator update,
+uniform noise of length 100, batch 64, FID every 5000 steps. The paper's learning rates per data
+set come from the flagfile of each experiment. Rerunning the same command resumes from the latest
+checkpoint in --logdir.
 """
 
-from absl import app, flags
+import functools
 
+from ttur_tf.cli import run_script
 from ttur_tf.training_flags import define_training_flags, run_from_flags
 
-define_training_flags(
-    flags.FLAGS, model="dcgan", loss="dcgan", d_lr=2e-4, g_lr=2e-4, d_beta1=0.5, d_beta2=0.999,
-    g_beta1=0.5, g_beta2=0.999, n_critic=1, fid_every=5000, checkpoint_every=2000,
-)
-
-
-def main(argv):
-    run_from_flags(argv, flags.FLAGS)
-
+define_flags = functools.partial(define_training_flags, model="dcgan")
+main = run_from_flags
 
 if __name__ == "__main__":
-    app.run(main)
+    run_script(define_flags, main)

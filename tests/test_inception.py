@@ -90,11 +90,20 @@ def test_uint8_grayscale_and_rgba_inputs_are_accepted(standin_features):
         (np.full((2, 8, 8, 3), -1.0), "0..255"),
         (np.full((2, 8, 8, 3), 256.0), "0..255"),
         (np.array([[[["a", "b", "c"]]]]), "numeric"),
+        (np.where(np.eye(8)[None, :, :, None], np.nan, 10.0) * np.ones((2, 8, 8, 3)),
+         "48 NaN or infinite pixel values"),
+        (np.full((1, 8, 8, 3), np.inf), "NaN or infinite"),
     ],
 )
 def test_bad_images_are_clear_errors(standin_features, images, message):
     with pytest.raises(ValueError, match=message):
         standin_features(images)
+
+
+def test_nan_pixels_are_refused_inside_tf_function_too(standin_features):
+    images = tf.constant(np.full((1, 8, 8, 3), np.nan, np.float32))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="pixel values must be finite"):
+        tf.function(standin_features)(images)
 
 
 def test_images_in_zero_one_range_warn(standin_features):

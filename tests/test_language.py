@@ -97,6 +97,7 @@ def test_a_run_logs_losses_and_js_and_writes_the_samples_as_text(tmp_path, tiny_
     assert json.loads((Path(config.logdir) / "config.json").read_text())["model"] == "language"
 
 
+@pytest.mark.slow
 def test_a_few_hundred_steps_lower_js1(tmp_path, tiny_corpus):
     config = language_config(tmp_path / "run", tiny_corpus, steps=300, jsd_every=300,
                              jsd_ngrams=1, d_lr=1e-3, g_lr=3e-4, log_every=100,
@@ -111,6 +112,7 @@ def test_a_few_hundred_steps_lower_js1(tmp_path, tiny_corpus):
     assert js1[300] < 0.5 * js1[0], js1
 
 
+@pytest.mark.slow
 def test_the_character_map_survives_a_resume_even_if_the_corpus_changed(tmp_path, tiny_corpus):
     logdir = tmp_path / "run"
     train(language_config(logdir, tiny_corpus, steps=2))
@@ -123,6 +125,7 @@ def test_the_character_map_survives_a_resume_even_if_the_corpus_changed(tmp_path
     assert set((logdir / "samples" / "samples_4.txt").read_text()) <= set("abcde`\nunk")
 
 
+@pytest.mark.slow
 def test_checkpoints_without_their_character_map_are_refused(tmp_path, tiny_corpus):
     logdir = tmp_path / "run"
     train(language_config(logdir, tiny_corpus, steps=2))
@@ -131,6 +134,7 @@ def test_checkpoints_without_their_character_map_are_refused(tmp_path, tiny_corp
         train(language_config(logdir, tiny_corpus, steps=4))
 
 
+@pytest.mark.slow
 def test_characters_outside_the_map_train_as_unk(tmp_path, tiny_corpus):
     config = language_config(tmp_path / "run", tiny_corpus, max_vocab_size=4, steps=2)
     train(config)

@@ -4,16 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from conftest import random_images, write_png_folder
+from conftest import mean_color_features, random_images, write_png_folder
 
 from ttur_tf.fid import RunningMoments, Statistics, compute_statistics, load_statistics
 from ttur_tf.data.tfds_sources import parse_tfds_source
-
-
-def mean_color_features(batch):
-    """A cheap stand-in feature function: (B, H, W, C) → (B, 6) per-channel means and stds."""
-    batch = np.asarray(batch, dtype=np.float64)
-    return np.concatenate([batch.mean(axis=(1, 2)), batch.std(axis=(1, 2))], axis=1)
 
 
 def test_running_moments_equal_numpy_mean_and_cov():

@@ -93,6 +93,32 @@ def test_missing_or_empty_sources_say_what_to_do(tmp_path):
         read_lines("tfds:no_such_dataset", 32, 10)
 
 
+def test_a_corpus_that_is_not_utf8_names_the_file_and_the_line(tmp_path):
+    corpus = tmp_path / "latin1.txt"
+    corpus.write_bytes("first line\nsecond line\nna\u00efve caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=f"{corpus}, line 3, is not valid utf-8 .*at byte 2 of "
+                                         "the line.*--encoding"):
+        read_lines(str(corpus), 16, 10)
+    assert read_lines(str(corpus), 11, 10, encoding="latin-1")[2] == "na\u00efve caf\u00e9`"
+
+
+def test_windows_line_ends_are_not_part_of_the_line(tmp_path):
+    (tmp_path / "crlf.txt").write_bytes(b"one\r\ntwo\r\n")
+    assert read_lines(str(tmp_path / "crlf.txt"), 4, 10) == ["one`", "two`"]
+
+
+def test_a_corpus_of_blank_lines_is_refused_like_an_empty_one(tmp_path):
+    (tmp_path / "blank.txt").write_text("\n   \n\t\n\n")
+    with pytest.raises(ValueError, match="has no text: all its 4 lines are blank"):
+        load_text_data(str(tmp_path / "blank.txt"))
+
+
+def test_encodings_that_do_not_split_at_the_newline_byte_are_refused(tmp_path):
+    (tmp_path / "corpus.txt").write_text("text\n")
+    with pytest.raises(ValueError, match="utf-16 are not supported"):
+        read_lines(str(tmp_path / "corpus.txt"), 8, 10, encoding="utf-16")
+
+
 def test_lm1b_from_tfds_on_mock_data():
     with tfds.testing.mock_data(num_examples=12):
         data = load_text_data("lm1b", seq_len=16, max_n_examples=10)

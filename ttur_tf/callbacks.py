@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from ttur_tf.errors import NonFiniteLossError
 from ttur_tf.fid import frechet_distance
 from ttur_tf.files import write_bytes_atomically
 from ttur_tf.fid.stats import Statistics, statistics_of_batches
@@ -41,10 +42,6 @@ __all__ = [
 ]
 
 
-class NonFiniteLossError(RuntimeError):
-    """A loss became NaN or infinite; training stopped before saving the broken state."""
-
-
 def _step(model) -> int:
     return int(model.step.numpy())
 
@@ -54,7 +51,16 @@ def to_uint8_like_the_original(images: np.ndarray) -> np.ndarray:
 
     The cast truncates (0.999 → 0). Values are clipped to [0, 255] first, which changes nothing
     for tanh outputs and keeps out-of-range inputs from wrapping around.
+
+    Raises:
+        ValueError: NaN or infinite values (a diverged generator; the cast would hide them).
     """
+    if not np.isfinite(images).all():
+        raise ValueError(
+            f"the generator produced {int(np.count_nonzero(~np.isfinite(images)))} NaN or "
+            "infinite pixel values: it has diverged (lower the learning rates and resume from "
+            "the last good checkpoint)"
+        )
     return np.clip((images + 1.0) * 127.5, 0.0, 255.0).astype(np.uint8)
 
 
@@ -225,6 +231,10 @@ class FIDEvaluator(keras.callbacks.Callback):
 class JSDEvaluator(keras.callbacks.Callback):
     """Before the first step and every ``every`` steps: ``js1``…``jsN`` of generated text.
 
+    The lowest value of each n so far (the paper reports the best JSD of a run) and its step are
+    variables (``best_js``, ``best_js_step``, shape (N,)) that a checkpoint keeps; they are logged
+    as ``best_js1``…``best_jsN``.
+
     Args:
         writer: the run's summary writer.
         every: the interval in steps.
@@ -250,6 +260,11 @@ class JSDEvaluator(keras.callbacks.Callback):
         self.sample_dir = Path(sample_dir)
         self.seed = seed
         self.last_js: list[float] | None = None
+        count = len(reference_models)
+        self.best_js = tf.Variable(np.full(count, np.inf), dtype=tf.float64, trainable=False,
+                                   name="best_js")
+        self.best_js_step = tf.Variable(np.full(count, -1), dtype=tf.int64, trainable=False,
+                                        name="best_js_step")
 
     def evaluate(self, step: int) -> list[float]:
         rng = np.random.default_rng([self.seed, step])
@@ -258,9 +273,13 @@ class JSDEvaluator(keras.callbacks.Callback):
         js = [NgramLanguageModel(reference.n, ids).js_with(reference)
               for reference in self.reference_models]
         lines = self.decode(ids)
+        improved = np.asarray(js) < self.best_js.numpy()
+        self.best_js.assign(np.where(improved, js, self.best_js.numpy()))
+        self.best_js_step.assign(np.where(improved, step, self.best_js_step.numpy()))
         with self.writer.as_default(step=step):
-            for reference, value in zip(self.reference_models, js):
+            for reference, value, best in zip(self.reference_models, js, self.best_js.numpy()):
                 tf.summary.scalar(f"js{reference.n}", value)
+                tf.summary.scalar(f"best_js{reference.n}", best)
             # Indented lines: a Markdown code block, which shows the backtick padding verbatim.
             tf.summary.text("samples", "\n".join("    " + line for line in lines[:16]))
         write_bytes_atomically(self.sample_dir / f"samples_{step}.txt",
@@ -281,16 +300,24 @@ class JSDEvaluator(keras.callbacks.Callback):
 
 
 class CheckpointSaver(keras.callbacks.Callback):
-    """Saves the ``tf.train.CheckpointManager``'s checkpoint every ``every`` steps and at the end."""
+    """Saves the run's checkpoint every ``every`` steps and at the end.
 
-    def __init__(self, manager: tf.train.CheckpointManager, every: int):
+    Args:
+        checkpoints: a ``ttur_tf.checkpoints.RunCheckpoints`` (its ``save(step)`` raises
+            ``OutputError`` with a message when the checkpoint cannot be written).
+        every: the interval in steps.
+    """
+
+    def __init__(self, checkpoints, every: int):
         super().__init__()
-        self.manager = manager
+        self.checkpoints = checkpoints
         self.every = every
+        self.last_saved_step = None
 
     def _save(self):
         step = _step(self.model)
-        path = self.manager.save(checkpoint_number=step)
+        path = self.checkpoints.save(step)
+        self.last_saved_step = step
         logging.info("step %d: checkpoint %s", step, path)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -298,6 +325,5 @@ class CheckpointSaver(keras.callbacks.Callback):
             self._save()
 
     def on_train_end(self, logs=None):
-        latest = self.manager.latest_checkpoint
-        if latest is None or not latest.endswith(f"-{_step(self.model)}"):
+        if self.last_saved_step != _step(self.model):
             self._save()

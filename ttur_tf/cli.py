@@ -1,8 +1,12 @@
-"""Helpers shared by the command-line scripts: user-facing errors and determinism.
+"""Helpers shared by the command-line scripts: user-facing errors, running a script, determinism.
 
 Library code raises ordinary exceptions with messages written for users; scripts run their work
 inside ``user_errors_exit()`` so that such an error ends the program with that message and exit
 status 1 instead of a traceback.
+
+Each script defines its flags in ``define_flags(flag_values)`` and does its work in
+``main(argv, flag_values)``; ``run_script(define_flags, main)`` runs it on absl's global flags.
+Tests build a fresh ``flags.FlagValues`` and call the same two functions in-process.
 """
 
 from __future__ import annotations
@@ -10,17 +14,11 @@ from __future__ import annotations
 import contextlib
 import sys
 
-import keras
-import tensorflow as tf
+from absl import app, flags
 
-from ttur_tf.callbacks import NonFiniteLossError
-from ttur_tf.fid.inception import InceptionGraphError
+from ttur_tf.errors import USER_ERRORS
 
-__all__ = ["USER_ERRORS", "enable_determinism", "user_errors_exit"]
-
-USER_ERRORS = (
-    FileNotFoundError, NotADirectoryError, ValueError, InceptionGraphError, NonFiniteLossError
-)
+__all__ = ["enable_determinism", "reject_extra_arguments", "run_script", "user_errors_exit"]
 
 
 @contextlib.contextmanager
@@ -33,7 +31,22 @@ def user_errors_exit():
         sys.exit(1)
 
 
+def run_script(define_flags, main) -> None:
+    """A script's entry point: defines its flags on absl's global ``FLAGS`` and runs ``main``."""
+    define_flags(flags.FLAGS)
+    app.run(lambda argv: main(argv, flags.FLAGS))
+
+
+def reject_extra_arguments(argv: list[str]) -> None:
+    """Scripts take flags only: stray words are a usage error (absl prints the usage)."""
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+
+
 def enable_determinism(seed: int = 0) -> None:
     """Makes TensorFlow ops deterministic (repeated runs give bit-identical features)."""
+    import keras
+    import tensorflow as tf
+
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()

@@ -1,28 +1,168 @@
-"""Writing files so that a crash never leaves a half-written one: write beside it, then rename."""
+"""Writing outputs so that a failure is a clear message and a crash never leaves a partial file.
+
+* Every file is written beside its target under a temporary name, flushed to disk, then renamed
+  over the target (``os.replace``, atomic on POSIX): readers see the old file or the new one.
+* The temporary file is removed when the write fails; one left behind by a killed process
+  (``.NAME.tmp-HOST-PID``) is removed by the next write to the same folder from the same host once
+  that process is gone, so they never accumulate.
+* Files get the permissions the user's umask gives (like ``open``), not the 0600 of ``mkstemp``.
+* ``OSError``s become ``OutputError`` naming the path and what to do (read-only, full disk, a
+  file where a folder should be…); ``check_writable_folder`` finds these before expensive work.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
-import tempfile
+import re
+import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["write_bytes_atomically"]
+from ttur_tf.errors import OutputError
+
+__all__ = [
+    "atomic_output",
+    "check_writable_folder",
+    "output_error",
+    "remove_stale_temporaries",
+    "write_bytes_atomically",
+]
+
+_HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)$")
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first of ``path`` and its parents that exists but is not a folder."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def output_error(path: str | os.PathLike, error: OSError) -> OutputError:
+    """An ``OutputError`` for a failed write of ``path``: what went wrong and what to do."""
+    path = Path(path)
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        message = f"cannot write {path}: {reason}; free some space there or write to another disk"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        message = (f"cannot write {path}: {reason}; choose a location you can write to, or "
+                   "change its permissions")
+    elif error.errno in (errno.ENOTDIR, errno.EEXIST) and _file_in_the_way(path):
+        message = (f"cannot write {path}: {_file_in_the_way(path)} is a file, not a folder; move "
+                   "it away or choose another path")
+    elif error.errno == errno.EISDIR:
+        message = f"cannot write {path}: it is a folder; choose a file name"
+    else:
+        message = f"cannot write {path}: {reason}"
+    output = OutputError(message)
+    output.errno = error.errno
+    return output
+
+
+def _temporary_for(path: Path) -> Path:
+    return path.parent / f".{path.name}.tmp-{_HOST}-{os.getpid()}"
+
+
+def _process_is_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
+    """Removes temporary files that processes of this host left in ``folder`` when killed.
+
+    Args:
+        folder: the folder to clean (nothing happens if it does not exist).
+        name: only the temporaries of this target file name; None: all of them.
+
+    Returns:
+        The removed paths.
+    """
+    folder = Path(folder)
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in folder.iterdir():
+            match = _TEMPORARY.match(entry.name)
+            if (match and (name is None or match["name"] == name) and match["host"] == _HOST
+                    and _process_is_gone(int(match["pid"]))):
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+                    removed.append(entry)
+    return removed
+
+
+def _make_folder(folder: Path, target: Path) -> None:
+    """Creates ``folder`` (and its parents) for writing ``target`` (named in errors)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file in the way (at the folder or above it), read-only…
+        raise output_error(target, error) from error
+    if not folder.is_dir():
+        raise output_error(target, NotADirectoryError(errno.ENOTDIR, "not a folder"))
+
+
+def check_writable_folder(folder: str | os.PathLike) -> Path:
+    """Creates ``folder`` if needed and checks that a file can be written in it.
+
+    Call it before expensive work whose result goes there.
+
+    Raises:
+        OutputError: the folder cannot be created or written (the message says why).
+    """
+    folder = Path(folder)
+    _make_folder(folder, folder)
+    probe = _temporary_for(folder / "write-check")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
+    except OSError as error:
+        raise output_error(folder, error) from error
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return folder
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary file to write ``path``'s new content into; it replaces ``path`` on success.
+
+    The folder is created if needed. On any error the temporary file is removed, ``path`` is
+    left as it was, and an ``OSError`` is raised as ``OutputError``.
+    """
+    path = Path(path)
+    _make_folder(path.parent, path)
+    if path.is_dir():
+        raise output_error(path, IsADirectoryError(errno.EISDIR, "it is a folder"))
+    remove_stale_temporaries(path.parent, path.name)
+    temporary = _temporary_for(path)
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        with os.fdopen(handle, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        if isinstance(error, OSError) and not isinstance(error, OutputError):
+            raise output_error(path, error) from error
+        raise
 
 
 def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> Path:
-    """Writes ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
-
-    The folder is created if needed; on any error the temporary file is removed and ``path`` is
-    left as it was. Returns ``path`` as a ``Path``.
-    """
+    """Writes ``data`` to ``path`` atomically (see ``atomic_output``); returns ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=path.suffix + ".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as out:
+        out.write(data)
     return path

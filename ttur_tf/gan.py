@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from ttur_tf import losses
+from ttur_tf.config import check_setting
 
 __all__ = ["GAN", "NOISE_DISTRIBUTIONS", "stack_critic_batches"]
 
@@ -77,12 +78,10 @@ class GAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if loss not in losses.LOSSES:
-            raise ValueError(f"loss must be one of {sorted(losses.LOSSES)}, got {loss!r}")
-        if n_critic < 1:
-            raise ValueError(f"n_critic must be ≥ 1, got {n_critic}")
-        if gp_weight < 0 or clip_value <= 0:
-            raise ValueError(f"gp_weight must be ≥ 0 and clip_value > 0, got {gp_weight}, {clip_value}")
+        for name, value in (("loss", loss), ("n_critic", n_critic), ("gp_weight", gp_weight)):
+            check_setting(name, value)
+        if clip_value <= 0:
+            raise ValueError(f"clip_value must be > 0, got {clip_value}")
         if noise_distribution not in NOISE_DISTRIBUTIONS:
             raise ValueError(
                 f"noise_distribution must be one of {NOISE_DISTRIBUTIONS}, got {noise_distribution!r}"
@@ -185,6 +184,26 @@ class GAN(keras.Model):
             values["wasserstein"] = tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)
         return values
 
+    def _discriminator_updates(self, real_batches: tf.Tensor) -> dict[str, tf.Tensor]:
+        """``n_critic`` updates, each on its own batch; the values of the last one.
+
+        A ``tf.while_loop``, so that the update is traced once whatever ``n_critic`` is (unrolled,
+        ten critic updates make a graph ten times larger and slower to build).
+        """
+        if self.n_critic == 1:
+            return self._discriminator_update(real_batches[0])
+        names = [name for name in self.trackers if name != "g_loss"]
+
+        def update(index, *_):
+            values = self._discriminator_update(tf.gather(real_batches, index))
+            return (index + 1, *(values[name] for name in names))
+
+        _, *last = tf.while_loop(
+            lambda index, *_: index < self.n_critic, update,
+            (tf.constant(0), *(tf.zeros((), tf.float32) for _ in names)),
+        )
+        return dict(zip(names, last))
+
     def _generator_update(self, batch_size) -> tf.Tensor:
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
@@ -211,8 +230,7 @@ class GAN(keras.Model):
                 f"shape {real_batches.shape}: use stack_critic_batches(dataset, n_critic)"
             )
         values = {"g_loss": self._generator_update(tf.shape(real_batches)[1])}
-        for index in range(self.n_critic):
-            values.update(self._discriminator_update(real_batches[index]))
+        values.update(self._discriminator_updates(real_batches))
         self.step.assign_add(1)
         for name, tracker in self.trackers.items():
             tracker.update_state(values[name])

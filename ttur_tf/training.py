@@ -15,7 +15,6 @@ the networks and the evaluation differ. Everything a run writes is under ``logdi
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,114 +24,37 @@ import tensorflow as tf
 from absl import logging
 
 from ttur_tf import callbacks as callbacks_lib
-from ttur_tf import losses
+from ttur_tf.checkpoints import RunCheckpoints, checkpoint_files
+from ttur_tf.config import TrainConfig, settings_that_changed
 from ttur_tf.data import images as image_data
 from ttur_tf.data import text as text_data
-from ttur_tf.files import write_bytes_atomically
+from ttur_tf.errors import CheckpointError
+from ttur_tf.files import check_writable_folder, remove_stale_temporaries, write_bytes_atomically
 from ttur_tf.fid import InceptionFeatures, compute_statistics, load_statistics
 from ttur_tf.gan import GAN, stack_critic_batches
 from ttur_tf.metrics.ngram import NgramLanguageModel
 from ttur_tf.models import dcgan, language, wgan_gp_resnet
 
-__all__ = ["IMAGE_MODELS", "MODELS", "OPTIMIZERS", "TrainConfig", "TrainResult", "build_gan", "train"]
+__all__ = ["TrainConfig", "TrainResult", "build_gan", "train"]
 
-IMAGE_MODELS = ("resnet", "dcgan")
-MODELS = IMAGE_MODELS + ("language",)
-OPTIMIZERS = ("adam", "rmsprop")
 _SAMPLE_GRID_SIZE = 64
 _REFERENCE_STATS_FILE = "reference_stats.npz"
 _CHARMAP_FILE = "charmap.json"
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    """One training run. Defaults are the original WGAN-GP script's TTUR setting.
-
-    Learning rates, betas and n_critic are per network (``d_``/``g_``): the two time scales.
-    ``model="language"`` trains the character-level GAN on a text ``dataset`` (see
-    ``ttur_tf.data.text``); the ``fid_*`` and ``image_size`` settings then do not apply, and the
-    ``seq_len``, ``max_*`` and ``jsd_*`` ones apply to it only.
-    ``adam_epsilon`` is TF1's Adam default, 1e-8 (Keras 3's is 1e-7). Intervals are in steps
-    (one step = one generator update and ``n_critic`` discriminator updates); 0 turns FID off.
-    """
-
-    logdir: str
-    dataset: str
-    image_size: int | None = None
-    model: str = "resnet"
-    dim: int = 64
-    loss: str = "wgan-gp"
-    optimizer: str = "adam"
-    d_lr: float = 3e-4
-    g_lr: float = 1e-4
-    d_beta1: float = 0.0
-    d_beta2: float = 0.9
-    g_beta1: float = 0.0
-    g_beta2: float = 0.9
-    adam_epsilon: float = 1e-8
-    n_critic: int = 1
-    gp_weight: float = 10.0
-    batch_size: int = 64
-    steps: int = 100_000
-    seed: int = 0
-    log_every: int = 100
-    sample_every: int = 200
-    checkpoint_every: int = 1000
-    max_checkpoints: int = 5
-    fid_every: int = 1000
-    fid_num_samples: int = 50_000
-    fid_sample_batch_size: int = 1000
-    fid_batch_size: int = 200
-    fid_stats: str = ""
-    inception_path: str = ""
-    resume: bool = True
-    jit_compile: bool = False
-    seq_len: int = 32
-    max_n_examples: int = 10_000_000
-    max_vocab_size: int = 2048
-    jsd_every: int = 100
-    jsd_ngrams: int = 6
-    jsd_num_batches: int = 10
-
-    def validate(self) -> None:
-        """Raises ValueError naming the first out-of-range setting."""
-        choices = {"model": MODELS, "loss": tuple(losses.LOSSES), "optimizer": OPTIMIZERS}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        positive = ("dim", "n_critic", "batch_size", "steps", "log_every", "sample_every",
-                    "checkpoint_every", "max_checkpoints", "fid_num_samples",
-                    "fid_sample_batch_size", "fid_batch_size", "seq_len", "max_n_examples",
-                    "jsd_ngrams", "jsd_num_batches")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
-        for name in ("d_lr", "g_lr", "adam_epsilon"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("d_beta1", "d_beta2", "g_beta1", "g_beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.gp_weight < 0 or self.fid_every < 0 or self.jsd_every < 0:
-            raise ValueError("gp_weight, fid_every and jsd_every must be ≥ 0")
-        if self.max_vocab_size < 2:
-            raise ValueError(f"max_vocab_size must be ≥ 2, got {self.max_vocab_size}")
-        if self.model == "language" and self.jsd_every and self.seq_len < self.jsd_ngrams:
-            raise ValueError(f"seq_len ({self.seq_len}) must be ≥ jsd_ngrams ({self.jsd_ngrams})")
-        if self.fid_every and self.fid_num_samples < 2:
-            raise ValueError("fid_num_samples must be ≥ 2 (the paper uses 50,000)")
+_CONFIG_FILE = "config.json"
+_CHECKPOINT_FOLDER = "checkpoints"
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainResult:
     """What a run reached: its step, the FIDs it measured (None if FID was off) and, for the
-    language model, the last (js1, …, jsN) (None if JSD was off)."""
+    language model, the last and the best (js1, …, jsN) (None if JSD was off)."""
 
     step: int
     last_fid: float | None
     best_fid: float | None
     best_fid_step: int | None
     last_js: tuple[float, ...] | None = None
+    best_js: tuple[float, ...] | None = None
 
 
 def _optimizer(config: TrainConfig, lr: float, beta1: float, beta2: float):
@@ -145,7 +67,8 @@ def _optimizer(config: TrainConfig, lr: float, beta1: float, beta2: float):
 def build_gan(config: TrainConfig, *, image_size: int | None = None,
               vocab_size: int | None = None) -> GAN:
     """The networks of ``config.model`` in a compiled ``GAN``: image models need ``image_size``,
-    the language model ``vocab_size``."""
+    the language model ``vocab_size``. Per-model defaults of ``config`` are resolved here."""
+    config = config.resolved()
     if config.model == "language":
         if vocab_size is None:
             raise ValueError("the language model needs vocab_size")
@@ -163,7 +86,14 @@ def build_gan(config: TrainConfig, *, image_size: int | None = None,
     else:
         generator = wgan_gp_resnet.build_generator(image_size, config.dim)
         normalization = "layer" if config.loss == "wgan-gp" else "batch"
-        discriminator = wgan_gp_resnet.build_discriminator(image_size, config.dim, normalization)
+        mixed = wgan_gp_resnet.images_per_score(image_size, config.critic_head)
+        if config.batch_size % mixed:
+            raise ValueError(
+                f"critic_head={config.critic_head} at {image_size}×{image_size} scores groups of "
+                f"{mixed} images: batch_size ({config.batch_size}) must be a multiple of {mixed}"
+            )
+        discriminator = wgan_gp_resnet.build_discriminator(image_size, config.dim, normalization,
+                                                           config.critic_head)
         noise = dict(noise_dim=generator.input_shape[-1], noise_distribution="normal",
                      sample_in_training_mode=True)
     gan = GAN(generator, discriminator, loss=config.loss, n_critic=config.n_critic,
@@ -176,7 +106,13 @@ def build_gan(config: TrainConfig, *, image_size: int | None = None,
     return gan
 
 
+def _feature_dim(features, image_size: int) -> int:
+    """The length of the feature vectors ``features`` returns (one black image is run)."""
+    return int(np.asarray(features(np.zeros((1, image_size, image_size, 3), np.uint8))).shape[1])
+
+
 def _reference_statistics(config: TrainConfig, data, features, logdir: Path):
+    """The statistics FID compares with, checked against the features before training starts."""
     if config.fid_stats:
         path = Path(config.fid_stats)
         if not path.is_file():
@@ -187,17 +123,25 @@ def _reference_statistics(config: TrainConfig, data, features, logdir: Path):
             )
         reference = load_statistics(path)
     else:
-        cached = logdir / _REFERENCE_STATS_FILE
-        if cached.is_file():
-            reference = load_statistics(cached)
+        path = logdir / _REFERENCE_STATS_FILE
+        if path.is_file():
+            reference = load_statistics(path)
         else:
             logging.info("computing FID statistics of %s (%d images) once; cached in %s",
-                         data.name, data.num_images, cached)
+                         data.name, data.num_images, path)
             reference = compute_statistics(
                 image_data.uint8_images(data), features, batch_size=config.fid_batch_size,
-                graph_sha256=features.graph_sha256,
+                graph_sha256=getattr(features, "graph_sha256", ""),
             )
-            reference.save(cached)
+            reference.save(path)
+    dim = _feature_dim(features, data.image_size)
+    if reference.mu.shape != (dim,):
+        raise ValueError(
+            f"the FID statistics {path} are {reference.mu.shape[0]}-dimensional but the features "
+            f"are {dim}-dimensional (the Inception graph's pool_3 has 2048): they were not "
+            "computed with these features. Use the original's statistics file or compute one with "
+            "scripts/precalc_stats.py"
+        )
     if reference.image_size not in (None, (data.image_size, data.image_size)):
         logging.warning(
             "the FID reference statistics were computed on %s images but training images are "
@@ -215,11 +159,12 @@ class _Task:
     batches: Callable[[int], tf.data.Dataset]  # start step → single training batches
     callbacks: list  # sample writers and evaluators
     tracked: dict  # their checkpointed variables
+    explain_data_error: Callable[[Exception], Exception | None]  # a user error naming the input
     fid: callbacks_lib.FIDEvaluator | None = None
     jsd: callbacks_lib.JSDEvaluator | None = None
 
 
-def _image_task(config: TrainConfig, logdir: Path, writer) -> _Task:
+def _image_task(config: TrainConfig, logdir: Path, writer, features) -> _Task:
     data = image_data.load_image_data(config.dataset, config.image_size)
     gan = build_gan(config, image_size=data.image_size)
     fixed_noise = gan.numpy_noise(np.random.default_rng([config.seed, 1]), _SAMPLE_GRID_SIZE)
@@ -230,9 +175,10 @@ def _image_task(config: TrainConfig, logdir: Path, writer) -> _Task:
         [callbacks_lib.SampleGridWriter(writer, config.sample_every, logdir / "samples",
                                         fixed_noise)],
         {},
+        data.find_unreadable,
     )
     if config.fid_every:
-        features = InceptionFeatures(config.inception_path or None)
+        features = features or InceptionFeatures(config.inception_path or None)
         reference = _reference_statistics(config, data, features, logdir)
         task.fid = callbacks_lib.FIDEvaluator(
             writer, config.fid_every, features, reference, config.fid_num_samples,
@@ -254,7 +200,7 @@ def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool) ->
             "Restore the file, or train in a new --logdir"
         )
     data = text_data.load_text_data(config.dataset, config.seq_len, config.max_n_examples,
-                                    config.max_vocab_size, charmap)
+                                    config.max_vocab_size, charmap, encoding=config.encoding)
     if charmap is None:
         data.charmap.save(charmap_path)
     logging.info("%s: %d lines of %d characters, %d character ids", data.name, data.num_lines,
@@ -268,6 +214,7 @@ def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool) ->
         ).map(lambda ids: tf.one_hot(ids, vocab_size)),
         [],
         {},
+        lambda error: None,  # the lines are in memory: a failure there is not the input's
     )
     if config.jsd_every:
         logging.info("building the n-gram models (n = 1…%d) of the training lines",
@@ -278,52 +225,91 @@ def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool) ->
             config.batch_size, logdir / "samples", config.seed,
         )
         task.callbacks.append(task.jsd)
+        task.tracked.update(best_js=task.jsd.best_js, best_js_step=task.jsd.best_js_step)
     return task
 
 
-def train(config: TrainConfig, extra_callbacks=()) -> TrainResult:
+def _check_outputs(logdir: Path) -> None:
+    """Fails early (before data and networks) if the run's folders cannot be written, and
+    removes temporary files a killed earlier run left there."""
+    for folder in (logdir, logdir / "samples", logdir / _CHECKPOINT_FOLDER):
+        check_writable_folder(folder)
+        remove_stale_temporaries(folder)
+
+
+def _check_same_networks(logdir: Path, config: TrainConfig) -> None:
+    """Refuses to resume checkpoints written with settings that build other networks."""
+    saved = logdir / _CONFIG_FILE
+    try:
+        changed = settings_that_changed(saved, config)
+    except (OSError, ValueError) as error:  # no config.json (or not JSON): restore decides
+        logging.warning("cannot compare with the settings of the checkpoints in %s (%s)",
+                        logdir, error)
+        return
+    networks = {name: values for name, values in changed.items()
+                if TrainConfig.setting(name).shapes_networks}
+    if networks:
+        listing = ", ".join(f"{name} {old!r} (now {new!r})" for name, (old, new) in networks.items())
+        raise CheckpointError(
+            f"{logdir} was written with other settings: {listing}. Its checkpoints hold other "
+            "networks: rerun with the settings in its config.json, or use a new --logdir"
+        )
+    if changed:
+        logging.info("resuming %s with changed settings: %s", logdir, ", ".join(
+            f"{name} {old!r} → {new!r}" for name, (old, new) in changed.items()))
+
+
+def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult:
     """Trains (or resumes) the run described by ``config``; see the module docstring.
 
     Args:
         config: the run.
         extra_callbacks: more Keras callbacks, run after the built-in ones.
+        features: maps uint8 image batches (B, H, W, 3) to features (B, d) for FID, in place of
+            the Inception graph (another network, or a small function in tests); default: the
+            original graph found from ``config.inception_path``.
 
     Raises:
         ValueError, FileNotFoundError: bad settings or inputs, with what to do.
-        ttur_tf.callbacks.NonFiniteLossError: a loss became NaN/Inf (the last good checkpoint
+        OutputError: the run's folder cannot be written.
+        CheckpointError: checkpoints exist that cannot be resumed with these settings.
+        ttur_tf.errors.NonFiniteLossError: a loss became NaN/Inf (the last good checkpoint
             is kept).
     """
     config.validate()
-    keras.utils.set_random_seed(config.seed)  # the networks' initial weights come from the seed
+    config = config.resolved()
     logdir = Path(config.logdir)
-    checkpoint_dir = logdir / "checkpoints"
-    resuming = tf.train.latest_checkpoint(str(checkpoint_dir)) is not None
+    checkpoint_dir = logdir / _CHECKPOINT_FOLDER
+    resuming = bool(checkpoint_files(checkpoint_dir))
     if resuming and not config.resume:
         raise ValueError(
             f"{checkpoint_dir} already holds checkpoints and resuming is off: pass a new "
             "--logdir (nothing there is overwritten), or resume"
         )
-    logdir.mkdir(parents=True, exist_ok=True)
+    _check_outputs(logdir)
+    if resuming:
+        _check_same_networks(logdir, config)
+    keras.utils.set_random_seed(config.seed)  # the networks' initial weights come from the seed
     writer = tf.summary.create_file_writer(str(logdir))
     if config.model == "language":
         task = _language_task(config, logdir, writer, resuming)
     else:
-        task = _image_task(config, logdir, writer)
+        task = _image_task(config, logdir, writer, features)
     gan = task.gan
 
-    checkpoint = tf.train.Checkpoint(
-        generator=gan.generator, discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
-        g_optimizer=gan.g_optimizer, step=gan.step, noise_seed=gan.noise_seed_state,
-        **task.tracked,
+    checkpoints = RunCheckpoints(
+        tf.train.Checkpoint(
+            generator=gan.generator, discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
+            g_optimizer=gan.g_optimizer, step=gan.step, noise_seed=gan.noise_seed_state,
+            **task.tracked,
+        ),
+        checkpoint_dir, config.max_checkpoints,
     )
-    manager = tf.train.CheckpointManager(checkpoint, str(checkpoint_dir), config.max_checkpoints)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        logging.info("resumed from %s at step %d", manager.latest_checkpoint, int(gan.step))
-    write_bytes_atomically(
-        logdir / "config.json",
-        json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True).encode(),
-    )
+    restored = checkpoints.restore_latest()
+    if restored is not None:
+        logging.info("resumed from %s at step %d", checkpoints.manager.latest_checkpoint,
+                     int(gan.step))
+    write_bytes_atomically(logdir / _CONFIG_FILE, config.to_json().encode())
 
     start_step = int(gan.step.numpy())
     if start_step < config.steps:
@@ -331,16 +317,22 @@ def train(config: TrainConfig, extra_callbacks=()) -> TrainResult:
             callbacks_lib.StopOnNonFiniteLoss(checkpoint_dir),
             callbacks_lib.ScalarLogger(writer, config.log_every),
             *task.callbacks,
-            callbacks_lib.CheckpointSaver(manager, config.checkpoint_every),
+            callbacks_lib.CheckpointSaver(checkpoints, config.checkpoint_every),
         ]
-        gan.fit(
-            stack_critic_batches(task.batches(start_step), config.n_critic),
-            epochs=1,
-            steps_per_epoch=config.steps - start_step,
-            callbacks=callbacks + list(extra_callbacks),
-            verbose=0,
-            shuffle=False,
-        )
+        try:
+            gan.fit(
+                stack_critic_batches(task.batches(start_step), config.n_critic),
+                epochs=1,
+                steps_per_epoch=config.steps - start_step,
+                callbacks=callbacks + list(extra_callbacks),
+                verbose=0,
+                shuffle=False,
+            )
+        except tf.errors.OpError as error:
+            explained = task.explain_data_error(error)
+            if explained is None:
+                raise
+            raise explained from error
     writer.flush()
     fid = task.fid
     has_fid = fid is not None and int(fid.best_fid_step.numpy()) >= 0
@@ -350,4 +342,6 @@ def train(config: TrainConfig, extra_callbacks=()) -> TrainResult:
         best_fid=float(fid.best_fid.numpy()) if has_fid else None,
         best_fid_step=int(fid.best_fid_step.numpy()) if has_fid else None,
         last_js=tuple(task.jsd.last_js) if task.jsd is not None and task.jsd.last_js else None,
+        best_js=(tuple(task.jsd.best_js.numpy().tolist())
+                 if task.jsd is not None and task.jsd.last_js else None),
     )

@@ -1,115 +1,72 @@
-"""The training scripts' absl flags and their translation into a ``TrainConfig``.
+"""The training scripts' absl flags, derived from the ``TrainConfig`` settings, and back.
 
-The scripts call ``define_training_flags(flags.FLAGS, ...)`` with their own defaults and
-``config_from_flags(flags.FLAGS)``; the library never reads the global ``FLAGS`` itself. Ranges are
-checked by absl at parse time (a bad value exits with a message naming the flag).
+One flag per ``TrainConfig`` field, with the field's type, default, help and limits
+(``ttur_tf.config``): absl refuses an out-of-range value at parse time with the same message
+``TrainConfig.validate`` gives. The scripts call ``define_training_flags(flags.FLAGS, ...)`` with
+their own defaults and ``run_from_flags``; the library never reads the global ``FLAGS`` itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from absl import app, flags
+from absl import flags
 
 from ttur_tf import cli
-
-from ttur_tf import losses
-from ttur_tf.training import MODELS, OPTIMIZERS, TrainConfig, train
+from ttur_tf.config import MODELS, TrainConfig, check_setting, model_defaults, setting_types
+from ttur_tf.training import train
 
 __all__ = ["config_from_flagfile", "config_from_flags", "define_training_flags", "run_from_flags"]
 
-_UNIT = dict(lower_bound=0.0, upper_bound=0.999999)
+_DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+           bool: flags.DEFINE_boolean}
+
+
+def _show(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _help(name: str, setting) -> str:
+    text = setting.help
+    if setting.per_model:
+        per_model = ", ".join(f"{model} {_show(model_defaults(model)[name])}" for model in MODELS)
+        text += f" Default: the model's ({per_model})."
+    limits = setting.limits()
+    if limits and setting.choices is None:
+        text += f" Must be {limits}."
+    return text
+
+
+def _validator(name: str):
+    def check(value) -> bool:
+        try:
+            check_setting(name, value)
+        except ValueError as error:
+            raise flags.ValidationError(str(error)) from None
+        return True
+
+    return check
 
 
 def define_training_flags(flag_values: flags.FlagValues, **defaults) -> None:
-    """Defines one flag per ``TrainConfig`` field; ``defaults`` override the config's defaults."""
-    base = {field.name: None if field.default is dataclasses.MISSING else field.default
-            for field in dataclasses.fields(TrainConfig)}
-    base.update(defaults)
-
-    def default(name):
-        return base.get(name)
-
-    fv = dict(flag_values=flag_values)
-    # Data and model
-    flags.DEFINE_string("logdir", default("logdir"), "Run directory: events, samples, checkpoints.", **fv)
-    flags.DEFINE_string("dataset", default("dataset"),
-                        "Images: cifar10, celeb_a, svhn_cropped, lsun/bedroom, tfds:NAME[/SPLIT], a "
-                        "folder of images or an .npz with a uint8 array (N, H, W, 3). Text "
-                        "(--model=language): builtin, lm1b, the One Billion Word folder or a text "
-                        "file with one example per line.", **fv)
-    flags.DEFINE_integer("image_size", default("image_size"),
-                         "Image height/width (default: the dataset's size in the paper; images).",
-                         lower_bound=16, **fv)
-    flags.DEFINE_enum("model", default("model"), MODELS, "Network architecture.", **fv)
-    flags.DEFINE_integer("dim", default("dim"), "Width multiplier (64; 32 for CIFAR-10 ResNets).",
-                         lower_bound=1, **fv)
-    # Optimization: the two time scales
-    flags.DEFINE_enum("loss", default("loss"), sorted(losses.LOSSES), "GAN loss.", **fv)
-    flags.DEFINE_enum("optimizer", default("optimizer"), OPTIMIZERS,
-                      "Optimizer of both networks (each has its own instance).", **fv)
-    flags.DEFINE_float("d_lr", default("d_lr"), "Discriminator learning rate.", lower_bound=0.0, **fv)
-    flags.DEFINE_float("g_lr", default("g_lr"), "Generator learning rate.", lower_bound=0.0, **fv)
-    flags.DEFINE_float("d_beta1", default("d_beta1"), "Discriminator Adam beta1.", **_UNIT, **fv)
-    flags.DEFINE_float("d_beta2", default("d_beta2"), "Discriminator Adam beta2.", **_UNIT, **fv)
-    flags.DEFINE_float("g_beta1", default("g_beta1"), "Generator Adam beta1.", **_UNIT, **fv)
-    flags.DEFINE_float("g_beta2", default("g_beta2"), "Generator Adam beta2.", **_UNIT, **fv)
-    flags.DEFINE_float("adam_epsilon", default("adam_epsilon"), "Adam epsilon (TF1: 1e-8).",
-                       lower_bound=0.0, **fv)
-    flags.DEFINE_integer("n_critic", default("n_critic"),
-                         "Discriminator updates per generator update.", lower_bound=1, **fv)
-    flags.DEFINE_float("gp_weight", default("gp_weight"), "Gradient penalty lambda (wgan-gp).",
-                       lower_bound=0.0, **fv)
-    flags.DEFINE_integer("batch_size", default("batch_size"), "Batch size.", lower_bound=1, **fv)
-    flags.DEFINE_integer("steps", default("steps"),
-                         "Training steps (generator updates) in total, including resumed ones.",
-                         lower_bound=1, **fv)
-    flags.DEFINE_integer("seed", default("seed"), "Seed of noise, data order and evaluation.",
-                         lower_bound=0, **fv)
-    flags.DEFINE_boolean("jit_compile", default("jit_compile"), "Compile train_step with XLA.", **fv)
-    # Evaluation and bookkeeping
-    flags.DEFINE_integer("log_every", default("log_every"), "Scalar summary interval (steps).",
-                         lower_bound=1, **fv)
-    flags.DEFINE_integer("sample_every", default("sample_every"), "Sample grid interval (steps).",
-                         lower_bound=1, **fv)
-    flags.DEFINE_integer("checkpoint_every", default("checkpoint_every"),
-                         "Checkpoint interval (steps).", lower_bound=1, **fv)
-    flags.DEFINE_integer("max_checkpoints", default("max_checkpoints"), "Checkpoints kept.",
-                         lower_bound=1, **fv)
-    flags.DEFINE_boolean("resume", default("resume"),
-                         "Resume from the latest checkpoint in --logdir.", **fv)
-    flags.DEFINE_integer("fid_every", default("fid_every"),
-                         "FID interval (steps); 0: no FID (images).",
-                         lower_bound=0, **fv)
-    flags.DEFINE_integer("fid_num_samples", default("fid_num_samples"),
-                         "Generated images per FID (the paper: 50,000).", lower_bound=2, **fv)
-    flags.DEFINE_integer("fid_sample_batch_size", default("fid_sample_batch_size"),
-                         "Images generated per call for FID.", lower_bound=1, **fv)
-    flags.DEFINE_integer("fid_batch_size", default("fid_batch_size"),
-                         "Images per Inception call.", lower_bound=1, **fv)
-    flags.DEFINE_string("fid_stats", default("fid_stats"),
-                        "Reference statistics .npz; empty: computed once from the training data "
-                        "and cached in --logdir.", **fv)
-    flags.DEFINE_string("inception_path", default("inception_path"),
-                        "The frozen Inception graph file or folder (default lookup if empty).", **fv)
-    # Language model
-    flags.DEFINE_integer("seq_len", default("seq_len"), "Characters per line (language).",
-                         lower_bound=1, **fv)
-    flags.DEFINE_integer("max_n_examples", default("max_n_examples"),
-                         "Lines read from the corpus at most (language).", lower_bound=1, **fv)
-    flags.DEFINE_integer("max_vocab_size", default("max_vocab_size"),
-                         "Character ids, 'unk' included (language).", lower_bound=2, **fv)
-    flags.DEFINE_integer("jsd_every", default("jsd_every"),
-                         "n-gram JSD interval (steps); 0: no JSD (language).", lower_bound=0, **fv)
-    flags.DEFINE_integer("jsd_ngrams", default("jsd_ngrams"),
-                         "JSD of n-grams for n = 1…jsd_ngrams (language).", lower_bound=1, **fv)
-    flags.DEFINE_integer("jsd_num_batches", default("jsd_num_batches"),
-                         "Batches of generated lines per JSD (language).", lower_bound=1, **fv)
+    """Defines one flag per ``TrainConfig`` field; ``defaults`` override the config's defaults
+    (e.g. ``model="dcgan"`` for train_dcgan.py: the per-model defaults then follow it)."""
+    types = setting_types()
+    for field in dataclasses.fields(TrainConfig):
+        name = field.name
+        setting = TrainConfig.setting(name)
+        default = defaults.get(name, None if field.default is dataclasses.MISSING else field.default)
+        help_text = _help(name, setting)
+        if setting.choices is not None:
+            flags.DEFINE_enum(name, default, setting.choices, help_text, flag_values=flag_values)
+        else:
+            _DEFINE[types[name]](name, default, help_text, flag_values=flag_values)
+            flags.register_validator(name, _validator(name), flag_values=flag_values)
     flags.mark_flags_as_required(["logdir", "dataset"], flag_values=flag_values)
 
 
 def config_from_flags(flag_values: flags.FlagValues) -> TrainConfig:
-    """The ``TrainConfig`` the parsed flags describe."""
+    """The ``TrainConfig`` the parsed flags describe (per-model defaults still unresolved)."""
     return TrainConfig(**{field.name: flag_values[field.name].value
                           for field in dataclasses.fields(TrainConfig)})
 
@@ -125,8 +82,7 @@ def config_from_flagfile(flagfile, **overrides) -> TrainConfig:
 
 def run_from_flags(argv: list[str], flag_values: flags.FlagValues) -> None:
     """A training script's ``main``: trains (or resumes) the run the flags describe."""
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    cli.reject_extra_arguments(argv)
     with cli.user_errors_exit():
         result = train(config_from_flags(flag_values))
     if result.last_js is not None:

@@ -26,11 +26,18 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from ttur_tf.fid import image_files
 from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
 
-__all__ = ["PAPER_DATASETS", "ImageData", "load_image_data", "training_batches", "uint8_images"]
+__all__ = [
+    "PAPER_DATASETS",
+    "ImageData",
+    "load_image_data",
+    "training_batches",
+    "uint8_images",
+]
 
 # name → (native image size of the paper's runs, center crop applied before resizing or None)
 PAPER_DATASETS = {
@@ -55,6 +62,9 @@ class ImageData:
         image_size: height and width of the decoded images.
         shuffle_buffer: elements permuted together each epoch (all of them when they are cheap;
             tfds records come pre-shuffled from their files and are permuted in blocks).
+        find_unreadable: given the error a read of the source raised, a user error naming the
+            unreadable input (a file of a folder, a damaged tfds dataset), or None when the
+            source is not at fault.
     """
 
     name: str
@@ -63,6 +73,7 @@ class ImageData:
     num_images: int
     image_size: int
     shuffle_buffer: int
+    find_unreadable: Callable[[Exception], Exception | None] = lambda error: None
 
 
 def _square(image: tf.Tensor, image_size: int, crop: int | None) -> tf.Tensor:
@@ -87,13 +98,15 @@ def _from_tfds(source: str, image_size: int | None) -> ImageData:
 
     name, split = parse_tfds_source(source)
     native_size, crop = PAPER_DATASETS.get(name, (None, None))
-    image_size = image_size or native_size
-    if image_size is None:
-        raise ValueError(f"give an image size for the tfds dataset {name!r} (e.g. 32 or 64)")
     records, info = load_tfds(
         name, split, "image", decoders={"image": tfds.decode.SkipDecoding()}
     )
     image_feature = info.features["image"]
+    height, width = image_feature.shape[:2]
+    image_size = image_size or native_size or (min(height, width) if height and width else None)
+    if image_size is None:
+        raise ValueError(f"the tfds dataset {name!r} has images of varying size: give an image "
+                         "size (e.g. 32 or 64)")
     count = int(records.cardinality())
     if count < 1:
         raise ValueError(f"the tfds dataset {name!r}, split {split!r}, has no images")
@@ -104,9 +117,19 @@ def _from_tfds(source: str, image_size: int | None) -> ImageData:
             image = tf.repeat(image, 3, axis=-1)
         return _square(image, image_size, crop)
 
+    def damaged(error: Exception) -> Exception | None:
+        if not isinstance(error, (tf.errors.DataLossError, tf.errors.NotFoundError,
+                                  tf.errors.InvalidArgumentError)):
+            return None
+        return ValueError(
+            f"the prepared files of the tfds dataset {name!r} cannot be read "
+            f"({error.message.splitlines()[0]}): delete its folder under {info.data_dir} and "
+            "prepare it again (scripts/prepare_data.py)"
+        )
+
     return ImageData(
         f"{name}/{split}", records.map(lambda record: record["image"]), decode, count, image_size,
-        min(count, _SHUFFLE_BUFFER_ENCODED_RECORDS),
+        min(count, _SHUFFLE_BUFFER_ENCODED_RECORDS), damaged,
     )
 
 
@@ -120,8 +143,19 @@ def _from_folder(folder: Path, image_size: int | None) -> ImageData:
         image, _ = image_files.decode_rgb(tf.io.read_file(path))
         return _square(image, image_size, None)
 
+    def unreadable_file(error: Exception) -> Exception | None:
+        logging.info("an image of %s could not be read (%s); looking for it among %d files",
+                     folder, type(error).__name__, len(files))
+        try:
+            for _ in image_files.decoded_images(files):
+                pass
+        except ValueError as found:  # names the file
+            return ValueError(f"{found}. Remove or replace it in the training folder {folder}")
+        return None
+
     elements = tf.data.Dataset.from_tensor_slices([str(path) for path in files])
-    return ImageData(str(folder), elements, decode, len(files), image_size, len(files))
+    return ImageData(str(folder), elements, decode, len(files), image_size, len(files),
+                     unreadable_file)
 
 
 def _from_npz(path: Path, image_size: int | None) -> ImageData:
@@ -155,7 +189,7 @@ def load_image_data(source: str, image_size: int | None = None) -> ImageData:
         source: "cifar10", "celeb_a", "svhn_cropped", "lsun/bedroom", "tfds:NAME[/SPLIT]", a
             folder of images or an .npz file.
         image_size: output height and width; default: the paper's size for its datasets, else the
-            shorter side of the (first) image.
+            shorter side of the (first) image, or of a tfds dataset's fixed image shape.
 
     Raises:
         FileNotFoundError, NotADirectoryError, ValueError: with a message saying what to fix.

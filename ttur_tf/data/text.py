@@ -49,6 +49,7 @@ __all__ = [
     "TextData",
     "UNK",
     "builtin_corpus_lines",
+    "check_encoding",
     "fit_line",
     "load_text_data",
     "read_lines",
@@ -227,29 +228,64 @@ def _billion_word_shards(folder: Path) -> list[Path]:
     return shards
 
 
-def _file_lines(paths: Iterable[Path]) -> Iterator[str]:
+def check_encoding(encoding: str) -> None:
+    """Raises ValueError unless ``encoding`` is one corpus files can be read in: a known encoding
+    whose newline is the byte ``\\n`` (files are split into lines there)."""
+    try:
+        newline = "\n".encode(encoding)
+    except LookupError:
+        raise ValueError(f"unknown text encoding {encoding!r} (e.g. utf-8, latin-1)") from None
+    if newline != b"\n":
+        raise ValueError(f"corpus files in {encoding} are not supported (their newline is not the "
+                         "byte \\n): convert the corpus to UTF-8")
+
+
+def _file_lines(paths: Iterable[Path], encoding: str) -> Iterator[str]:
+    """The lines of the files, decoded strictly: a byte sequence that is not ``encoding`` is an
+    error naming the file and the line, never a silent replacement character."""
     for path in paths:
-        with open(path, encoding="utf-8", errors="replace") as file:
-            for line in file:
-                yield line.rstrip("\n")
+        with open(path, "rb") as file:
+            for number, raw in enumerate(file, start=1):
+                try:
+                    line = raw.decode(encoding)
+                except UnicodeDecodeError as error:
+                    raise ValueError(
+                        f"{path}, line {number}, is not valid {encoding} ({error.reason} at byte "
+                        f"{error.start} of the line): give the corpus's encoding with --encoding "
+                        "(e.g. latin-1) or convert it to UTF-8"
+                    ) from None
+                yield line.rstrip("\r\n")
 
 
 def _tfds_lines(source: str) -> Iterator[str]:
     name, split = parse_tfds_source(source)
     dataset, _ = load_tfds(name, split, "text")
-    for example in dataset.map(lambda record: record["text"]).as_numpy_iterator():
-        yield example.decode("utf-8", errors="replace")
+    for number, example in enumerate(
+            dataset.map(lambda record: record["text"]).as_numpy_iterator(), start=1):
+        try:
+            yield example.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"the tfds dataset {name!r}, example {number}, is not valid UTF-8 "
+                             f"({error.reason})") from None
 
 
-def read_lines(source: str, seq_len: int, max_n_examples: int) -> list[str]:
+def read_lines(source: str, seq_len: int, max_n_examples: int, encoding: str = "utf-8") -> list[str]:
     """The source's first ``max_n_examples`` examples, each fitted to ``seq_len`` characters.
+
+    Args:
+        source: see ``load_text_data``.
+        seq_len: characters per line.
+        max_n_examples: lines read at most.
+        encoding: the text encoding of corpus files (one whose newline is the byte ``\\n``).
 
     Raises:
         FileNotFoundError: a path that does not exist, or a folder without the expected files.
-        ValueError: a tfds dataset that cannot be loaded; an empty corpus.
+        ValueError: a tfds dataset that cannot be loaded; text that is not in ``encoding`` (the
+            message names the file and line); a corpus without a line of text.
     """
     if seq_len < 1 or max_n_examples < 1:
         raise ValueError(f"seq_len and max_n_examples must be ≥ 1, got {seq_len}, {max_n_examples}")
+    check_encoding(encoding)
     if source == BUILTIN_CORPUS:
         raw: Iterable[str] = builtin_corpus_lines(seq_len)
     elif source == "lm1b" or source.startswith(TFDS_PREFIX):
@@ -257,17 +293,23 @@ def read_lines(source: str, seq_len: int, max_n_examples: int) -> list[str]:
     else:
         path = Path(source).expanduser()
         if path.is_dir():
-            raw = _file_lines(_billion_word_shards(path))
+            raw = _file_lines(_billion_word_shards(path), encoding)
         elif path.is_file():
-            raw = _file_lines([path])
+            raw = _file_lines([path], encoding)
         else:
             raise FileNotFoundError(
                 f"text source {source!r} does not exist: pass 'builtin', 'lm1b', the One Billion "
                 "Word folder or a UTF-8 text file with one example per line"
             )
-    lines = [fit_line(line, seq_len) for line in islice(raw, max_n_examples)]
+    lines, has_text = [], False
+    for line in islice(raw, max_n_examples):
+        has_text = has_text or bool(line.strip())
+        lines.append(fit_line(line, seq_len))
     if not lines:
         raise ValueError(f"the text source {source!r} has no lines")
+    if not has_text:
+        raise ValueError(f"the text source {source!r} has no text: all its {len(lines)} lines "
+                         "are blank")
     return lines
 
 
@@ -277,6 +319,7 @@ def load_text_data(
     max_n_examples: int = 10_000_000,
     max_vocab_size: int = 2048,
     charmap: CharMap | None = None,
+    encoding: str = "utf-8",
 ) -> TextData:
     """Reads ``source`` (see the module docstring) into character ids.
 
@@ -286,8 +329,12 @@ def load_text_data(
         max_n_examples: examples read at most (the original: 10,000,000).
         max_vocab_size: ids in a new character map, ``unk`` included (the original: 2048).
         charmap: the map to use (a resumed run's); by default, one is built from the lines.
+        encoding: the text encoding of corpus files.
+
+    Raises:
+        FileNotFoundError, ValueError: see ``read_lines``.
     """
-    lines = read_lines(source, seq_len, max_n_examples)
+    lines = read_lines(source, seq_len, max_n_examples, encoding)
     charmap = charmap or CharMap.from_lines(lines, max_vocab_size)
     ids = charmap.encode(lines)
     unknown = int(np.count_nonzero(ids == 0))

@@ -32,6 +32,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from ttur_tf.errors import InceptionGraphError
+
 __all__ = [
     "GRAPH_FILENAME",
     "INCEPTION_TGZ_SIZE",
@@ -55,10 +57,6 @@ FEATURE_DIM = 2048
 _ENV_DIR = "TTUR_INCEPTION_DIR"
 _ENV_URL = "TTUR_INCEPTION_URL"  # a mirror of the tarball (same bytes), e.g. inside a firewall
 _SOURCE_CHECKOUT_DIR = Path(__file__).resolve().parents[2] / "inception"
-
-
-class InceptionGraphError(RuntimeError):
-    """The Inception graph is missing, cannot be downloaded, or is not the expected graph."""
 
 
 def default_cache_dir() -> Path:
@@ -315,10 +313,17 @@ def _import_pool3(graph_def: tf.compat.v1.GraphDef, path: Path):
 
 
 def _check_pixel_range(images) -> None:
-    """Eager checks that images hold pixel values 0..255 (errors below 0 or above 255)."""
+    """Eager checks that images hold pixel values 0..255 (errors for NaN, ±inf, values below 0
+    or above 255)."""
     values = images.numpy() if isinstance(images, tf.Tensor) else images
     if values.size == 0:
         return
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        raise ValueError(
+            f"images hold {bad} NaN or infinite pixel values: FID needs finite pixel values in "
+            "0..255 (a generator that produced NaN has diverged)"
+        )
     low, high = float(values.min()), float(values.max())
     if low < 0 or high > 255:
         raise ValueError(
@@ -345,7 +350,7 @@ def prepare_images(images) -> tf.Tensor:
         A float32 tensor (N, H, W, 3).
 
     Raises:
-        ValueError: wrong rank, channel count or value range.
+        ValueError: wrong rank, channel count or value range, or NaN/infinite values.
     """
     if not isinstance(images, tf.Tensor):
         images = np.asarray(images)
@@ -372,6 +377,7 @@ def prepare_images(images) -> tf.Tensor:
         images = images[..., :3]
     if not tf.executing_eagerly():
         in_range = [
+            tf.debugging.assert_all_finite(images, "pixel values must be finite (not NaN or ±inf)"),
             tf.debugging.assert_greater_equal(images, 0.0, message="pixel values must be ≥ 0"),
             tf.debugging.assert_less_equal(images, 255.0, message="pixel values must be ≤ 255"),
         ]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from absl import logging
 import ttur_tf
 from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
 from ttur_tf.fid import image_files
+from ttur_tf.files import atomic_output
 
 __all__ = [
     "RECOMMENDED_MIN_SAMPLES",
@@ -112,10 +112,12 @@ class Statistics:
     graph_sha256: str = ""
 
     def save(self, path: str | os.PathLike) -> None:
-        """Writes the statistics atomically as .npz with keys mu, sigma (and metadata)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz.tmp", delete=False) as out:
+        """Writes the statistics atomically as .npz with keys mu, sigma (and metadata).
+
+        Raises:
+            OutputError: the file cannot be written (the message says why).
+        """
+        with atomic_output(path) as out:
             np.savez(
                 out,
                 mu=self.mu,
@@ -125,7 +127,6 @@ class Statistics:
                 graph_sha256=np.str_(self.graph_sha256),
                 ttur_tf_version=np.str_(ttur_tf.__version__),
             )
-        os.replace(out.name, path)
 
 
 def load_statistics(path: str | os.PathLike) -> Statistics:

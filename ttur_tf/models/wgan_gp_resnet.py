@@ -16,8 +16,12 @@ Reproduces ``GoodGenerator`` / ``GoodDiscriminator`` and ``ResidualBlock`` of bi
   the dense layers are Glorot uniform, biases zero. Batch norm ε = 1e-5, layer norm ε = 1e-5.
 
 The paper's 64×64 runs use dim = 64; CIFAR-10 uses the same script with DIM = 32 on 32×32 images
-(TTUR#19). One departure: with DIM = 32 the original critic reshapes its 2×2×256 output to rows of
-4·4·256, so each score mixes four images of the batch; here each image gets its own score.
+(TTUR#19). The original critic ends with ``reshape(output, [-1, 4*4*8*dim])`` and a dense layer:
+right for 64×64 images (a 4×4 map per image), but at 32×32 each row holds the 2×2 maps of four
+consecutive images, so each score mixes four images and a batch of B gives B/4 scores. The
+paper's CIFAR-10 WGAN-GP numbers were produced with that critic: ``head="original"`` reproduces it
+(``images_per_score`` says how many images a score mixes); the default ``head="per_image"`` gives
+each image its own score.
 """
 
 from __future__ import annotations
@@ -26,9 +30,23 @@ import keras
 
 from ttur_tf.models import check_image_size_and_width
 
-__all__ = ["build_discriminator", "build_generator"]
+__all__ = [
+    "CRITIC_HEADS",
+    "ORIGINAL_SETTINGS",
+    "build_discriminator",
+    "build_generator",
+    "images_per_score",
+]
 
+# The TTUR setting of WGAN_GP/gan_64x64_FID.py (D 3e-4 / G 1e-4, Adam betas (0, 0.9), 100,000
+# iterations, FID every 1000 iterations on 50,000 samples fed to Inception in batches of 200).
+ORIGINAL_SETTINGS = dict(
+    dim=64, loss="wgan-gp", d_lr=3e-4, g_lr=1e-4, d_beta1=0.0, d_beta2=0.9, g_beta1=0.0,
+    g_beta2=0.9, steps=100_000, checkpoint_every=1000, fid_every=1000, fid_batch_size=200,
+)
+CRITIC_HEADS = ("per_image", "original")
 _NOISE_DIM = 128
+_ORIGINAL_HEAD_CELLS = 16  # the original's reshape to rows of 4·4·8·dim
 _BN_EPSILON = 1e-5
 _NORMALIZATIONS = ("layer", "batch", "none")
 
@@ -108,24 +126,64 @@ def build_generator(
     return keras.Model(noise, images, name="generator")
 
 
+def images_per_score(image_size: int, head: str) -> int:
+    """How many images each critic score depends on: 1, or for ``head="original"``
+    16 / (image_size / 16)² (4 at 32×32, 1 at 64×64).
+
+    Raises:
+        ValueError: an unknown head, or ``head="original"`` at a size where the original's
+            reshape would cut images apart (only 16, 32 and 64 pixels divide evenly).
+    """
+    if head not in CRITIC_HEADS:
+        raise ValueError(f"critic_head must be one of {CRITIC_HEADS}, got {head!r}")
+    if head == "per_image":
+        return 1
+    cells = (image_size // 16) ** 2
+    if _ORIGINAL_HEAD_CELLS % cells:
+        raise ValueError(
+            f"critic_head=original reshapes the critic's last map to rows of 4·4 cells; at "
+            f"{image_size}×{image_size} ({cells} cells per image) that cuts images apart: use it "
+            "at 32×32 (four images per score, the original's CIFAR-10) or 64×64, or use per_image"
+        )
+    return _ORIGINAL_HEAD_CELLS // cells
+
+
+class _RowsOfSixteenCells(keras.layers.Layer):
+    """(B, s, s, C) → (B·s²/16, 16·C): the original's ``reshape(output, [-1, 4*4*8*dim])``.
+    Each row holds the last maps of 16/s² consecutive images."""
+
+    def call(self, maps):
+        return keras.ops.reshape(maps, (-1, _ORIGINAL_HEAD_CELLS * maps.shape[-1]))
+
+    def compute_output_shape(self, input_shape):
+        return (None, _ORIGINAL_HEAD_CELLS * input_shape[-1])
+
+
 def build_discriminator(
-    image_size: int = 64, dim: int = 64, normalization: str = "layer"
+    image_size: int = 64, dim: int = 64, normalization: str = "layer", head: str = "per_image"
 ) -> keras.Model:
-    """``GoodDiscriminator``: images (B, size, size, 3) in [-1, 1] → scores (B,) float32.
+    """``GoodDiscriminator``: images (B, size, size, 3) in [-1, 1] → scores float32.
 
     Args:
         image_size: input height and width, a multiple of 16.
         dim: width multiplier.
         normalization: "layer" (the WGAN-GP critic), "batch" (the other losses) or "none".
+        head: "per_image" → scores (B,); "original" → the original's reshape, scores
+            (B / images_per_score,), each mixing that many consecutive images (B must be a
+            multiple of it).
     """
     check_image_size_and_width(image_size, dim, "dim")
     if normalization not in _NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {_NORMALIZATIONS}, got {normalization!r}")
+    images_per_score(image_size, head)
     images = keras.Input((image_size, image_size, 3), name="images")
     x = _conv(dim, 3, False, True, "input_conv")(images)
     for index, multiplier in enumerate((2, 4, 8, 8), start=1):
         x = _residual_block(x, multiplier * dim, "down", normalization, f"res{index}")
-    x = keras.layers.Flatten(name="flatten")(x)
+    if head == "original":
+        x = _RowsOfSixteenCells(name="original_reshape")(x)
+    else:
+        x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(1, name="output_dense")(x)
     scores = keras.layers.Reshape((), name="scores")(x)
     return keras.Model(images, scores, name="discriminator")

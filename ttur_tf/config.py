@@ -1,0 +1,275 @@
+"""One training run's settings, each stated once: default, limits and help.
+
+``TrainConfig`` is the run. Each of its fields carries a ``Setting`` (help text, limits,
+choices), and everything else is derived from it: ``TrainConfig.validate`` checks the limits, the
+training scripts' absl flags (``ttur_tf.training_flags``) get their type, default, help and
+validator from it, and ``config.json`` in a run's folder is the resolved config.
+
+Defaults that differ between the original scripts come from the model: a field whose default is
+``None`` and whose setting is ``per_model`` takes the value of the model module's
+``ORIGINAL_SETTINGS`` (``wgan_gp_resnet`` for the WGAN-GP image script, ``dcgan`` for
+DCGAN_FID_batched, ``language`` for the language script) when the config is ``resolved()``.
+``lr`` sets both learning rates at once: the original single time-scale setting in one flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import typing
+from pathlib import Path
+
+from ttur_tf import losses
+from ttur_tf.data import text as text_data
+from ttur_tf.models import dcgan, language, wgan_gp_resnet
+
+__all__ = [
+    "CRITIC_HEADS",
+    "MODELS",
+    "OPTIMIZERS",
+    "Setting",
+    "TrainConfig",
+    "check_setting",
+    "model_defaults",
+    "setting_types",
+    "settings_that_changed",
+]
+
+_MODEL_MODULES = {"resnet": wgan_gp_resnet, "dcgan": dcgan, "language": language}
+MODELS = tuple(_MODEL_MODULES)
+OPTIMIZERS = ("adam", "rmsprop")
+CRITIC_HEADS = wgan_gp_resnet.CRITIC_HEADS
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """What a setting means and which values it takes.
+
+    Attributes:
+        help: one sentence for ``--help``.
+        minimum, maximum: bounds of a number (None: unbounded).
+        exclusive_minimum, exclusive_maximum: whether the bound itself is excluded.
+        choices: the allowed strings, if it is an enumeration.
+        per_model: its default (``None`` in ``TrainConfig``) is the model's, see ``model_defaults``.
+        shapes_networks: changing it changes the networks or optimizers a checkpoint holds.
+    """
+
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    choices: tuple[str, ...] | None = None
+    per_model: bool = False
+    shapes_networks: bool = False
+
+    def limits(self) -> str:
+        """The allowed values in words, e.g. "≥ 1", "> 0", "in [0, 1)", "one of (…)" ("" if any)."""
+        if self.choices is not None:
+            return f"one of {self.choices}"
+        low = None if self.minimum is None else ("(" if self.exclusive_minimum else "[", self.minimum)
+        high = None if self.maximum is None else (")" if self.exclusive_maximum else "]", self.maximum)
+        if low and high:
+            return f"in {low[0]}{low[1]:g}, {high[1]:g}{high[0]}"
+        if low:
+            return f"{'>' if self.exclusive_minimum else '≥'} {low[1]:g}"
+        if high:
+            return f"{'<' if self.exclusive_maximum else '≤'} {high[1]:g}"
+        return ""
+
+    def check(self, name: str, value) -> None:
+        """Raises ValueError naming the setting, its limits and the value if it is out of them.
+        ``None`` passes (an unset per-model setting, or an unset optional one)."""
+        if value is None:
+            return
+        if self.choices is not None:
+            ok = value in self.choices
+        else:
+            ok = not (self.minimum is not None and (
+                value < self.minimum or (self.exclusive_minimum and value == self.minimum)))
+            ok = ok and not (self.maximum is not None and (
+                value > self.maximum or (self.exclusive_maximum and value == self.maximum)))
+        if not ok:
+            raise ValueError(f"{name} must be {self.limits()}, got {value!r}")
+
+
+def _setting(default, help: str, **limits):
+    metadata = {"setting": Setting(help, **limits)}
+    if default is dataclasses.MISSING:
+        return dataclasses.field(metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+_POSITIVE = dict(minimum=1)
+_NON_NEGATIVE = dict(minimum=0)
+_RATE = dict(minimum=0.0, exclusive_minimum=True, per_model=True)
+_BETA = dict(minimum=0.0, maximum=1.0, exclusive_maximum=True, per_model=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """One training run (see the module docstring; ``setting(name)`` gives each field's meaning).
+
+    Learning rates, betas and n_critic are per network (``d_``/``g_``): the two time scales.
+    ``model="language"`` trains the character-level GAN on a text ``dataset``; the ``fid_*``,
+    ``image_size`` and ``critic_head`` settings then do not apply, and the language ones apply to
+    it only. Intervals are in steps (one step = one generator update and ``n_critic``
+    discriminator updates); 0 turns FID or JSD off.
+    """
+
+    # Data and model
+    logdir: str = _setting(dataclasses.MISSING, "Run folder: events, samples, checkpoints.")
+    dataset: str = _setting(
+        dataclasses.MISSING,
+        "Images: cifar10, celeb_a, svhn_cropped, lsun/bedroom, tfds:NAME[/SPLIT], a folder of "
+        "images or an .npz with a uint8 array (N, H, W, 3). Text (--model=language): builtin, "
+        "lm1b, the One Billion Word folder or a text file with one example per line.")
+    image_size: int | None = _setting(
+        None, "Image height and width, a multiple of 16 (default: the dataset's size in the "
+        "paper, else its images' shorter side).", minimum=16, shapes_networks=True)
+    model: str = _setting("resnet", "Network architecture: the WGAN-GP ResNets, DCGAN, or the "
+                          "character-level Conv1D ResNets.", choices=MODELS,
+                          shapes_networks=True)
+    dim: int | None = _setting(None, "Width multiplier of both networks.", minimum=1,
+                               per_model=True, shapes_networks=True)
+    critic_head: str = _setting(
+        "per_image", "The ResNet critic's output: per_image (one score per image) or original "
+        "(the original's reshape to rows of 4·4·8·dim: at 32×32 each score mixes four images, as "
+        "in the paper's CIFAR-10 runs; at 64×64 it equals per_image).",
+        choices=CRITIC_HEADS, shapes_networks=True)
+    # Optimization: the two time scales
+    loss: str | None = _setting(None, "GAN loss.",
+                                choices=tuple(sorted(losses.LOSSES)), per_model=True,
+                                shapes_networks=True)
+    optimizer: str = _setting("adam", "Optimizer of both networks (each has its own instance).", choices=OPTIMIZERS, shapes_networks=True)
+    lr: float | None = _setting(
+        None, "One learning rate for both networks: the original single time-scale setting. "
+        "Give it or d_lr and g_lr, not both.", minimum=0.0,
+        exclusive_minimum=True)
+    d_lr: float | None = _setting(None, "Discriminator learning rate.", **_RATE)
+    g_lr: float | None = _setting(None, "Generator learning rate.", **_RATE)
+    d_beta1: float | None = _setting(None, "Discriminator Adam beta1.", **_BETA)
+    d_beta2: float | None = _setting(None, "Discriminator Adam beta2.", **_BETA)
+    g_beta1: float | None = _setting(None, "Generator Adam beta1.", **_BETA)
+    g_beta2: float | None = _setting(None, "Generator Adam beta2.", **_BETA)
+    adam_epsilon: float = _setting(1e-8, "Adam epsilon (TF1's default; Keras 3's is 1e-7).", minimum=0.0, exclusive_minimum=True)
+    n_critic: int = _setting(1, "Discriminator updates per generator update (TTUR: 1).", **_POSITIVE)
+    gp_weight: float = _setting(10.0, "Gradient penalty weight lambda (wgan-gp).",
+                                **_NON_NEGATIVE)
+    batch_size: int = _setting(64, "Batch size of each update.", **_POSITIVE)
+    steps: int | None = _setting(None, "Training steps (generator updates) in total, resumed "
+                                 "ones included.", minimum=1, per_model=True)
+    seed: int = _setting(0, "Seed of the initial weights, noise, data order and evaluation.", **_NON_NEGATIVE)
+    jit_compile: bool = _setting(False, "Compile train_step with XLA (measured slower on CPU).")
+    # Evaluation and bookkeeping
+    log_every: int = _setting(100, "Scalar summary interval (steps).", **_POSITIVE)
+    sample_every: int = _setting(200, "Sample grid interval (steps).", **_POSITIVE)
+    checkpoint_every: int | None = _setting(None, "Checkpoint interval (steps).",
+                                            minimum=1, per_model=True)
+    max_checkpoints: int = _setting(5, "Checkpoints kept.", **_POSITIVE)
+    resume: bool = _setting(True, "Resume from the latest checkpoint in --logdir.")
+    fid_every: int | None = _setting(None, "FID interval (steps); 0: no FID (images).", minimum=0, per_model=True)
+    fid_num_samples: int = _setting(50_000, "Generated images per FID (the paper: 50,000).", minimum=2)
+    fid_sample_batch_size: int = _setting(1000, "Images generated per call for FID.", **_POSITIVE)
+    fid_batch_size: int | None = _setting(None, "Images per Inception call.",
+                                          minimum=1, per_model=True)
+    fid_stats: str = _setting("", "Reference statistics .npz; empty: computed once from the "
+                              "training data and cached in --logdir.")
+    inception_path: str = _setting("", "The frozen Inception graph file or folder (default "
+                                   "lookup if empty).")
+    # Language model
+    seq_len: int = _setting(32, "Characters per line (language).", minimum=1,
+                            shapes_networks=True)
+    max_n_examples: int = _setting(10_000_000, "Lines read from the corpus at most (language).", **_POSITIVE)
+    max_vocab_size: int = _setting(2048, "Character ids, 'unk' included (language).",
+                                   minimum=2)
+    encoding: str = _setting("utf-8", "Text encoding of corpus files (language).")
+    jsd_every: int = _setting(100, "n-gram JSD interval (steps); 0: no JSD (language).", **_NON_NEGATIVE)
+    jsd_ngrams: int = _setting(6, "JSD of n-grams for n = 1…jsd_ngrams (language).",
+                               **_POSITIVE)
+    jsd_num_batches: int = _setting(10, "Batches of generated lines per JSD (language).", **_POSITIVE)
+
+    def resolved(self) -> "TrainConfig":
+        """This config with every per-model default filled in and ``lr`` spread to both rates.
+
+        Raises:
+            ValueError: an unknown model, or ``lr`` given together with a different d_lr/g_lr.
+        """
+        check_setting("model", self.model)
+        values = dict(model_defaults(self.model))
+        values.update({name: value for name, value in dataclasses.asdict(self).items()
+                       if value is not None})
+        if self.lr is not None:
+            for name in ("d_lr", "g_lr"):
+                given = getattr(self, name)
+                if given is not None and given != self.lr:
+                    raise ValueError(f"give lr ({self.lr:g}: both networks) or d_lr and g_lr, "
+                                     f"not both ({name} = {given:g})")
+                values[name] = self.lr
+        return TrainConfig(**values)
+
+    def validate(self) -> None:
+        """Raises ValueError naming the first setting that is out of its limits (after resolving)."""
+        config = self.resolved()
+        for field in dataclasses.fields(config):
+            check_setting(field.name, getattr(config, field.name))
+        text_data.check_encoding(config.encoding)
+        if config.model == "language" and config.jsd_every and config.seq_len < config.jsd_ngrams:
+            raise ValueError(f"seq_len ({config.seq_len}) must be ≥ jsd_ngrams ({config.jsd_ngrams})")
+        if config.critic_head != "per_image" and config.model != "resnet":
+            raise ValueError(f"critic_head={config.critic_head} is a head of the ResNet critic "
+                             f"(model=resnet), not of model={config.model}")
+
+    def to_json(self) -> str:
+        """The resolved settings as JSON (the run folder's ``config.json``)."""
+        return json.dumps(dataclasses.asdict(self.resolved()), indent=2, sort_keys=True)
+
+    @staticmethod
+    def setting(name: str) -> Setting:
+        """The ``Setting`` of a field."""
+        return _settings()[name]
+
+
+@functools.cache
+def _settings() -> dict[str, Setting]:
+    return {field.name: field.metadata["setting"] for field in dataclasses.fields(TrainConfig)}
+
+
+@functools.cache
+def setting_types() -> dict[str, type]:
+    """Field name → its value type (str, int, float or bool), without the ``None`` option."""
+    hints = typing.get_type_hints(TrainConfig)
+    return {name: next(t for t in typing.get_args(hint) or (hint,) if t is not type(None))
+            for name, hint in hints.items()}
+
+
+def check_setting(name: str, value) -> None:
+    """Raises ValueError if ``value`` is outside the limits of the setting ``name``."""
+    TrainConfig.setting(name).check(name, value)
+
+
+def model_defaults(model: str) -> dict:
+    """The per-model defaults: the original script's values for ``model`` (see the module
+    docstring); a key for every ``per_model`` setting."""
+    return dict(_MODEL_MODULES[model].ORIGINAL_SETTINGS)
+
+
+def settings_that_changed(saved_json: str | Path, config: TrainConfig) -> dict[str, tuple]:
+    """Settings whose value in ``config`` (resolved) differs from a saved ``config.json``.
+
+    Args:
+        saved_json: the JSON text, or the path of the file.
+        config: the settings of this run.
+
+    Returns:
+        {name: (saved value, new value)}; a setting the file does not record is not compared.
+
+    Raises:
+        OSError: the file cannot be read; ValueError: it is not JSON.
+    """
+    text = saved_json.read_text() if isinstance(saved_json, Path) else saved_json
+    saved = json.loads(text)
+    current = dataclasses.asdict(config.resolved())
+    return {name: (saved[name], value) for name, value in current.items()
+            if name in saved and saved[name] != value}
