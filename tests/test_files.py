@@ -165,6 +165,17 @@ def test_a_full_disk_during_training_is_one_line_and_leaves_no_partial_checkpoin
 
 
 @pytest.mark.slow
+def test_a_full_disk_under_the_tensorboard_events_is_one_line(tmp_path):
+    disk = tmp_path / "disk"
+    status, stderr, _ = on_tiny_disk(disk, quickstart(disk / "run", "--steps=600", "--log_every=1",
+                                                      "--checkpoint_every=100000"), disk, size="40k")
+    assert status == 1, stderr
+    assert stderr.strip().splitlines()[-1].startswith(
+        f"error: cannot write the TensorBoard events ({disk}/run/events.out.tfevents.")
+    assert "No space left on device" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.slow
 def test_statistics_on_a_full_disk_are_one_line_and_leave_no_temporary(tmp_path):
     disk = tmp_path / "disk"
     save = ("import sys, numpy as np\n"

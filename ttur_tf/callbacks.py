@@ -13,6 +13,7 @@ character distribution) against n-gram models of all training lines, n = 1…6, 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from pathlib import Path
@@ -22,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ttur_tf.errors import NonFiniteLossError
+from ttur_tf.errors import NonFiniteLossError, OutputError, first_line
 from ttur_tf.fid import frechet_distance
 from ttur_tf.files import write_bytes_atomically
 from ttur_tf.fid.stats import Statistics, statistics_of_batches
@@ -39,11 +40,26 @@ __all__ = [
     "fid_of_generator",
     "image_grid",
     "to_uint8_like_the_original",
+    "writing_events",
 ]
 
 
 def _step(model) -> int:
     return int(model.step.numpy())
+
+
+@contextlib.contextmanager
+def writing_events():
+    """Turns a failed write of the TensorBoard events file (a full disk…) into an
+    ``OutputError`` that says what to do."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        raise OutputError(
+            f"cannot write the TensorBoard events ({first_line(error)}); free some space or fix "
+            "the folder's permissions, then rerun the same command: it resumes from the last "
+            "checkpoint"
+        ) from error
 
 
 def to_uint8_like_the_original(images: np.ndarray) -> np.ndarray:
@@ -151,7 +167,7 @@ class ScalarLogger(keras.callbacks.Callback):
         step = _step(self.model)
         if step % self.every:
             return
-        with self.writer.as_default(step=step):
+        with writing_events(), self.writer.as_default(step=step):
             for metric in self.model.metrics:
                 tf.summary.scalar(metric.name, metric.result())
                 metric.reset_state()
@@ -175,7 +191,7 @@ class SampleGridWriter(keras.callbacks.Callback):
         if step % self.every:
             return
         grid = image_grid(to_uint8_like_the_original(self.model.generate(self.noise)))
-        with self.writer.as_default(step=step):
+        with writing_events(), self.writer.as_default(step=step):
             tf.summary.image("samples", grid[np.newaxis])
         write_bytes_atomically(
             self.sample_dir / f"samples_{step:08d}.png", tf.io.encode_png(grid).numpy()
@@ -213,7 +229,7 @@ class FIDEvaluator(keras.callbacks.Callback):
         if fid < float(self.best_fid.numpy()):
             self.best_fid.assign(fid)
             self.best_fid_step.assign(step)
-        with self.writer.as_default(step=step):
+        with writing_events(), self.writer.as_default(step=step):
             tf.summary.scalar("fid", fid)
             tf.summary.scalar("best_fid", self.best_fid)
             tf.summary.scalar("best_fid_step", self.best_fid_step)
@@ -276,7 +292,7 @@ class JSDEvaluator(keras.callbacks.Callback):
         improved = np.asarray(js) < self.best_js.numpy()
         self.best_js.assign(np.where(improved, js, self.best_js.numpy()))
         self.best_js_step.assign(np.where(improved, step, self.best_js_step.numpy()))
-        with self.writer.as_default(step=step):
+        with writing_events(), self.writer.as_default(step=step):
             for reference, value, best in zip(self.reference_models, js, self.best_js.numpy()):
                 tf.summary.scalar(f"js{reference.n}", value)
                 tf.summary.scalar(f"best_js{reference.n}", best)

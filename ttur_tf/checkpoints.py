@@ -25,7 +25,7 @@ from pathlib import Path
 import tensorflow as tf
 from absl import logging
 
-from ttur_tf.errors import CheckpointError, OutputError
+from ttur_tf.errors import CheckpointError, OutputError, first_line
 from ttur_tf.files import write_bytes_atomically
 
 __all__ = ["RunCheckpoints", "checkpoint_files"]
@@ -49,13 +49,6 @@ def checkpoint_files(directory: str | os.PathLike) -> dict[int, list[Path]]:
     return found
 
 
-def _first_line(error: BaseException) -> str:
-    """The error's first line, without TensorFlow's ``{{function_node …}}`` and ``[Op:…]``."""
-    text = str(getattr(error, "message", "") or error).strip()
-    line = text.splitlines()[0] if text else type(error).__name__
-    return re.sub(r"^\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]$", "", line)
-
-
 def _unreadable(prefix: str) -> str | None:
     """Why the checkpoint's tensors cannot be read, or None if every tensor reads."""
     try:
@@ -63,7 +56,7 @@ def _unreadable(prefix: str) -> str | None:
         for name in reader.get_variable_to_shape_map():
             reader.get_tensor(name)
     except Exception as error:  # truncated or missing files raise several types
-        return f"{type(error).__name__}: {_first_line(error)}"
+        return f"{type(error).__name__}: {first_line(error)}"
     return None
 
 
@@ -154,7 +147,7 @@ class RunCheckpoints:
                 if reason is None:
                     raise CheckpointError(
                         f"the checkpoint {self._prefix(step)} does not fit the networks these "
-                        f"settings build ({_first_line(error)}): it was written with other "
+                        f"settings build ({first_line(error)}): it was written with other "
                         "settings (see config.json beside it). Rerun with those, or use a new "
                         "--logdir"
                     ) from error
@@ -200,6 +193,6 @@ class RunCheckpoints:
                       if previous else "no checkpoint had been written yet, so it starts afresh")
             raise OutputError(
                 f"cannot write the checkpoint of step {step} in {self.directory} "
-                f"({_first_line(error)}); free some space or fix the folder's permissions, then "
+                f"({first_line(error)}); free some space or fix the folder's permissions, then "
                 f"rerun the same command: {resume}"
             ) from error

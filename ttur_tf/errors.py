@@ -6,13 +6,18 @@ anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "CheckpointError",
     "InceptionGraphError",
     "NonFiniteLossError",
     "OutputError",
     "USER_ERRORS",
+    "first_line",
 ]
+
+_TENSORFLOW_DECORATIONS = re.compile(r"^\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$")
 
 
 class InceptionGraphError(RuntimeError):
@@ -40,3 +45,11 @@ USER_ERRORS = (
     InceptionGraphError,
     NonFiniteLossError,
 )
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, without TensorFlow's ``{{function_node …}}`` prefix
+    and ``[Op:…]`` suffix (the error's type name if it has no message)."""
+    text = str(getattr(error, "message", "") or error).strip()
+    line = text.splitlines()[0] if text else ""
+    return _TENSORFLOW_DECORATIONS.sub("", line) or type(error).__name__

@@ -333,7 +333,8 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
             if explained is None:
                 raise
             raise explained from error
-    writer.flush()
+    with callbacks_lib.writing_events():
+        writer.flush()
     fid = task.fid
     has_fid = fid is not None and int(fid.best_fid_step.numpy()) >= 0
     return TrainResult(

@@ -28,8 +28,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ttur_tf.fid import image_files
 from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
+from ttur_tf.errors import first_line
+from ttur_tf.fid import image_files
 
 __all__ = [
     "PAPER_DATASETS",
@@ -118,12 +119,11 @@ def _from_tfds(source: str, image_size: int | None) -> ImageData:
         return _square(image, image_size, crop)
 
     def damaged(error: Exception) -> Exception | None:
-        if not isinstance(error, (tf.errors.DataLossError, tf.errors.NotFoundError,
-                                  tf.errors.InvalidArgumentError)):
+        if not isinstance(error, (tf.errors.DataLossError, tf.errors.NotFoundError)):
             return None
         return ValueError(
             f"the prepared files of the tfds dataset {name!r} cannot be read "
-            f"({error.message.splitlines()[0]}): delete its folder under {info.data_dir} and "
+            f"({first_line(error)}): delete its folder under {info.data_dir} and "
             "prepare it again (scripts/prepare_data.py)"
         )
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 
+from ttur_tf.errors import first_line
+
 __all__ = ["TFDS_PREFIX", "load_tfds", "parse_tfds_source", "prepare_tfds", "tfds_data_dir"]
 
 TFDS_PREFIX = "tfds:"
@@ -32,11 +34,6 @@ def tfds_data_dir() -> str | None:
     return os.environ.get("TFDS_DATA_DIR") or None
 
 
-def _first_line(error: Exception) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def prepare_tfds(name: str):
     """Downloads and prepares a tfds dataset in the data directory, as ``tfds.load`` does on first
     use; returns its ``DatasetInfo``.
@@ -52,7 +49,7 @@ def prepare_tfds(name: str):
     except Exception as error:  # tfds raises many types (DatasetNotFoundError, network errors…)
         raise ValueError(
             f"could not prepare the tfds dataset {name!r} ({type(error).__name__}: "
-            f"{_first_line(error)})"
+            f"{first_line(error)})"
         ) from error
     return builder.info
 
@@ -80,7 +77,7 @@ def load_tfds(name: str, split: str, feature: str, **load_kwargs):
         where = data_dir or "~/tensorflow_datasets (set TFDS_DATA_DIR to use another folder)"
         raise ValueError(
             f"could not load the tfds dataset {name!r}, split {split!r}, from {where} "
-            f"({type(error).__name__}: {_first_line(error)}). For a machine without internet "
+            f"({type(error).__name__}: {first_line(error)}). For a machine without internet "
             f"access, run `TFDS_DATA_DIR=DIR python scripts/prepare_data.py --dataset=tfds:{name}` "
             "where there is access, copy DIR here and set TFDS_DATA_DIR=DIR; or pass local files "
             "(a folder of images, an .npz, a text file) instead."

@@ -16,6 +16,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from ttur_tf.errors import first_line
+
 __all__ = ["IMAGE_EXTENSIONS", "decode_rgb", "decoded_images", "list_image_files"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -110,7 +112,7 @@ def decoded_images(files: list[Path]) -> Iterator[np.ndarray]:
             image, channels = next(iterator)
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as error:
             raise ValueError(
-                f"cannot read image {files[index]}: {error.message.splitlines()[0]}"
+                f"cannot read image {files[index]}: {first_line(error)}"
             ) from error
         channels = int(channels)
         if channels != 3 and channels not in logged:

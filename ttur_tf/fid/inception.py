@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ttur_tf.errors import InceptionGraphError
+from ttur_tf.errors import InceptionGraphError, first_line
 
 __all__ = [
     "GRAPH_FILENAME",
@@ -306,7 +306,7 @@ def _import_pool3(graph_def: tf.compat.v1.GraphDef, path: Path):
         pool3_fn(tf.zeros([1, 8, 8, 3]))
     except tf.errors.OpError as error:
         raise InceptionGraphError(
-            f"{path} cannot be run by this TensorFlow ({error.message.splitlines()[0]}). "
+            f"{path} cannot be run by this TensorFlow ({first_line(error)}). "
             f"{_how_to_install()}"
         ) from error
     return pool3_fn
