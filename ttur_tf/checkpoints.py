@@ -137,7 +137,7 @@ class RunCheckpoints:
         """
         self._remove_tensorflow_temporaries("an unfinished checkpoint of a stopped run")
         found = checkpoint_files(self.directory)
-        failures, damaged = [], []
+        damaged: dict[int, str] = {}  # step → why it cannot be read
         restored = None
         for step in sorted(found, reverse=True):
             try:
@@ -151,21 +151,20 @@ class RunCheckpoints:
                         "settings (see config.json beside it). Rerun with those, or use a new "
                         "--logdir"
                     ) from error
-                failures.append(f"{Path(self._prefix(step)).name}: {reason}")
-                damaged.append(step)
+                damaged[step] = reason
                 continue
             restored = step
             break
         if found and restored is None:
+            reasons = "; ".join(f"{_PREFIX}-{step}: {reason}" for step, reason in damaged.items())
             raise CheckpointError(
-                f"no checkpoint in {self.directory} can be read ({'; '.join(failures)}). Nothing "
-                "was changed: move the folder away to train from step 0, or use a new --logdir"
+                f"no checkpoint in {self.directory} can be read ({reasons}). Nothing was changed: "
+                "move the folder away to train from step 0, or use a new --logdir"
             )
-        for step in damaged:
+        for step, reason in damaged.items():
             folder = self._move_aside(step, found[step])
             logging.warning("checkpoint %s is damaged (%s); moved to %s, resuming from the "
-                            "previous one", self._prefix(step), failures[damaged.index(step)],
-                            folder)
+                            "previous one", self._prefix(step), reason, folder)
         self._write_state(sorted(step for step in found if step not in damaged))
         return restored
 

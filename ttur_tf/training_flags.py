@@ -85,9 +85,10 @@ def run_from_flags(argv: list[str], flag_values: flags.FlagValues) -> None:
     cli.reject_extra_arguments(argv)
     with cli.user_errors_exit():
         result = train(config_from_flags(flag_values))
+    summary = f"done: step {result.step}"
     if result.last_js is not None:
-        values = ", ".join(f"js{n} {value:.4f}" for n, value in enumerate(result.last_js, 1))
-        print(f"done: step {result.step}, {values}")
-    else:
-        print(f"done: step {result.step}, last FID {result.last_fid}, best FID "
-              f"{result.best_fid} at step {result.best_fid_step}")
+        summary += "".join(f", js{n} {value:.4f}" for n, value in enumerate(result.last_js, 1))
+    if result.best_fid is not None:
+        summary += (f", last FID {result.last_fid}, best FID {result.best_fid} at step "
+                    f"{result.best_fid_step}")
+    print(summary)
