@@ -188,7 +188,9 @@ class GAN(keras.Model):
         """``n_critic`` updates, each on its own batch; the values of the last one.
 
         A ``tf.while_loop``, so that the update is traced once whatever ``n_critic`` is (unrolled,
-        ten critic updates make a graph ten times larger and slower to build).
+        ten critic updates make a graph ten times larger and slower to build). One iteration at a
+        time: each update needs the previous one's weights, and letting TensorFlow start later
+        iterations early was measured 1.5× slower (benchmarks/bench_critic_loop.py).
         """
         if self.n_critic == 1:
             return self._discriminator_update(real_batches[0])
@@ -201,6 +203,7 @@ class GAN(keras.Model):
         _, *last = tf.while_loop(
             lambda index, *_: index < self.n_critic, update,
             (tf.constant(0), *(tf.zeros((), tf.float32) for _ in names)),
+            parallel_iterations=1,
         )
         return dict(zip(names, last))
 
