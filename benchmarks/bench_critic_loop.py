@@ -11,19 +11,18 @@ graph building), steps per second after two more warm-up steps, and peak memory.
 """
 
 import json
-import resource
-import subprocess
-import sys
 import time
 
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
+from fresh_process import measure_in_fresh_process, report
 
 flags.DEFINE_integer("n_critic", 10, "Critic updates per step (the original language script: 10).")
-flags.DEFINE_integer("language_steps", 30, "Timed steps of the language model.")
-flags.DEFINE_integer("image_steps", 8, "Timed steps of the image ResNet.")
-flags.DEFINE_integer("warmup", 2, "Untimed steps between the first and the timed ones.")
+flags.DEFINE_integer("language_steps", 30, "Timed steps of the language model.", lower_bound=1)
+flags.DEFINE_integer("image_steps", 8, "Timed steps of the image ResNet.", lower_bound=1)
+flags.DEFINE_integer("warmup", 2, "Untimed steps between the first and the timed ones.",
+                     lower_bound=0)
 flags.DEFINE_string("worker", None, "Internal: JSON job for a measuring subprocess.")
 FLAGS = flags.FLAGS
 
@@ -61,18 +60,11 @@ def measure(job):
     start = time.perf_counter()
     gan.fit(data, epochs=1, steps_per_epoch=1, verbose=0)
     first = time.perf_counter() - start
-    gan.fit(data, epochs=1, steps_per_epoch=job["warmup"], verbose=0)
+    if job["warmup"]:  # (steps_per_epoch=0 would run the endless dataset forever)
+        gan.fit(data, epochs=1, steps_per_epoch=job["warmup"], verbose=0)
     start = time.perf_counter()
     gan.fit(data, epochs=1, steps_per_epoch=job["steps"], verbose=0)
-    rate = job["steps"] / (time.perf_counter() - start)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"first_step_s": first, "steps_per_s": rate, "peak_mib": peak_mib}))
-
-
-def run_job(**job):
-    output = subprocess.run([sys.executable, __file__, f"--worker={json.dumps(job)}"],
-                            capture_output=True, text=True, check=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    report(first_step_s=first, steps_per_s=job["steps"] / (time.perf_counter() - start))
 
 
 def main(argv):
@@ -82,8 +74,8 @@ def main(argv):
         return
     for model, n_critic, steps in (("language", FLAGS.n_critic, FLAGS.language_steps),
                                    ("resnet", 5, FLAGS.image_steps)):
-        results = {variant: run_job(variant=variant, model=model, n_critic=n_critic, steps=steps,
-                                    warmup=FLAGS.warmup)
+        job = dict(model=model, n_critic=n_critic, steps=steps, warmup=FLAGS.warmup)
+        results = {variant: measure_in_fresh_process(__file__, variant=variant, **job)
                    for variant in ("unrolled", "loop")}
         loop, unrolled = results["loop"], results["unrolled"]
         print(f"{model}, n_critic {n_critic}, batch 64, {steps} timed steps:")

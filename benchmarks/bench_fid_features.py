@@ -8,9 +8,6 @@ must not grow with the number of images (streaming), and batching must be faster
 """
 
 import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
+from fresh_process import measure_in_fresh_process, report
 
 flags.DEFINE_integer("num_images", 10_000, "Images in the folder.")
 flags.DEFINE_integer("batch_size", 50, "The default batch size to compare with batch size 1.")
@@ -32,9 +30,7 @@ def measure(job):
     features(np.zeros((1, 32, 32, 3), np.uint8))  # trace once, outside the timing
     start = time.perf_counter()
     statistics = compute_statistics(job["folder"], features, batch_size=job["batch_size"])
-    seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"images": statistics.num_images, "seconds": seconds, "peak_mib": peak_mib}))
+    report(images=statistics.num_images, seconds=time.perf_counter() - start)
 
 
 def write_folder(folder: Path, count: int, rng) -> Path:
@@ -43,14 +39,6 @@ def write_folder(folder: Path, count: int, rng) -> Path:
         image = rng.integers(0, 256, (32, 32, 3), np.uint8)
         tf.io.write_file(str(folder / f"{index:06d}.png"), tf.io.encode_png(image))
     return folder
-
-
-def run_job(**job):
-    output = subprocess.run(
-        [sys.executable, __file__, f"--worker={json.dumps(job)}"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
 
 
 def main(argv):
@@ -65,11 +53,13 @@ def main(argv):
     rng = np.random.default_rng(0)
     full = str(write_folder(root / "full", FLAGS.num_images, rng))
     fifth = str(write_folder(root / "fifth", FLAGS.num_images // 5, rng))
-    results = {
-        "batch 1": run_job(graph=graph, folder=full, batch_size=1),
-        f"batch {FLAGS.batch_size}": run_job(graph=graph, folder=full, batch_size=FLAGS.batch_size),
-        f"batch {FLAGS.batch_size}, N/5": run_job(graph=graph, folder=fifth, batch_size=FLAGS.batch_size),
+    jobs = {
+        "batch 1": dict(folder=full, batch_size=1),
+        f"batch {FLAGS.batch_size}": dict(folder=full, batch_size=FLAGS.batch_size),
+        f"batch {FLAGS.batch_size}, N/5": dict(folder=fifth, batch_size=FLAGS.batch_size),
     }
+    results = {name: measure_in_fresh_process(__file__, graph=graph, **job)
+               for name, job in jobs.items()}
     for name, result in results.items():
         rate = result["images"] / result["seconds"]
         print(f"{name:>14}: {result['images']} images, {rate:.1f} images/s, peak RSS {result['peak_mib']:.0f} MiB")

@@ -1,0 +1,24 @@
+"""Running one measurement of a benchmark in a fresh process, so that its peak memory is its own.
+
+A benchmark script calls ``measure_in_fresh_process(__file__, **job)``: the script runs again with
+``--worker=<job as JSON>``, its ``measure(job)`` prints ``report(...)``, and the parent gets the
+result back as a dict.
+"""
+
+import json
+import resource
+import subprocess
+import sys
+
+
+def measure_in_fresh_process(script: str, **job) -> dict:
+    """Runs ``script --worker=JSON(job)`` and returns the JSON object it printed last."""
+    output = subprocess.run([sys.executable, script, f"--worker={json.dumps(job)}"],
+                            capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def report(**result) -> None:
+    """Prints a worker's result, with the process's peak RSS in MiB as ``peak_mib``."""
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({**result, "peak_mib": peak_mib}))
