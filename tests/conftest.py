@@ -18,6 +18,13 @@ import pytest
 import tensorflow as tf
 from absl import app, flags
 
+# Two logical CPU devices, so that tf.distribute strategies have two replicas to split work
+# between without a GPU (test_distribute.py); everything else runs on the first, as before.
+# This must happen before TensorFlow's runtime starts, i.e. before any test runs an op.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+TWO_DEVICES = "/cpu:0,/cpu:1"
+
 from ttur_tf.fid import InceptionFeatures
 from ttur_tf.fid.standin import write_standin_graph
 

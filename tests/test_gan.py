@@ -31,7 +31,8 @@ def tiny_gan(loss="wgan-gp", n_critic=1, d_lr=3e-4, g_lr=1e-4, gp_weight=10.0, s
 
 
 def real_batches(n_critic, seed=1):
-    return tf.constant(np.random.default_rng(seed).normal(2.0, 1.0, (n_critic, BATCH, DATA_DIM)),
+    """One step's real data: (B, n_critic, D), critic update i on ``[:, i]``."""
+    return tf.constant(np.random.default_rng(seed).normal(2.0, 1.0, (BATCH, n_critic, DATA_DIM)),
                        tf.float32)
 
 
@@ -93,8 +94,8 @@ def test_each_optimizer_holds_slots_for_its_own_network_only_with_its_own_rate()
 def test_critic_updates_use_their_own_real_batches():
     first, second = real_batches(1, seed=1), real_batches(1, seed=2)
     same, different = tiny_gan(n_critic=2), tiny_gan(n_critic=2)
-    same.train_step(tf.concat([first, first], axis=0))
-    different.train_step(tf.concat([first, second], axis=0))
+    same.train_step(tf.concat([first, first], axis=1))
+    different.train_step(tf.concat([first, second], axis=1))
     assert changed(weights(same.discriminator), different.discriminator)
 
 
@@ -131,7 +132,7 @@ def test_metrics_per_loss(loss, expected):
 
 def test_fit_on_stacked_batches_runs_the_same_steps():
     gan = tiny_gan(n_critic=2)
-    batches = tf.data.Dataset.from_tensor_slices(real_batches(8)).repeat()
+    batches = tf.data.Dataset.from_tensor_slices(real_batches(8)[:, 0]).batch(BATCH).repeat()
     gan.fit(stack_critic_batches(batches, 2), steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
     assert int(gan.step) == 3 and int(gan.d_optimizer.iterations) == 6
 

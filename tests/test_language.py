@@ -50,7 +50,7 @@ def test_one_train_step_updates_both_networks_with_their_own_optimizers(tmp_path
     kernels = {net.name: [v for v in net.trainable_variables if "kernel" in v.path]
                for net in (gan.generator, gan.discriminator)}
     before = {name: [v.numpy().copy() for v in variables] for name, variables in kernels.items()}
-    real = tf.one_hot(np.random.default_rng(2).integers(0, 7, size=(1, 4, 6)), 7)
+    real = tf.one_hot(np.random.default_rng(2).integers(0, 7, size=(4, 1, 6)), 7)
     metrics = gan.train_step(real)
     for name, variables in kernels.items():
         assert len(variables) == 12, name  # input layer, 5 × 2 residual convs, output layer

@@ -65,7 +65,7 @@ def test_the_original_head_trains_through_the_same_train_step():
     config = TrainConfig("unused", "unused", dim=2, batch_size=8, critic_head="original")
     gan = build_gan(config, image_size=32)
     assert isinstance(gan, GAN) and gan.discriminator.output_shape == (None,)
-    real = tf.constant(np.random.default_rng(3).uniform(-1, 1, (1, 8, 32, 32, 3)), tf.float32)
+    real = tf.constant(np.random.default_rng(3).uniform(-1, 1, (8, 1, 32, 32, 3)), tf.float32)
     metrics = gan.train_step(real)
     assert np.isfinite(float(metrics["d_loss"]))
 

@@ -2,10 +2,9 @@
 
 All of them read the model's global ``step`` (completed ``train_step``s, restored on resume), so
 their schedules continue across restarts, and write only under the run's log directory. FID
-follows bioinf-jku/TTUR ``WGAN_GP/gan_64x64_FID.py``: samples are generated in batches, mapped to
-uint8 with ``((x + 1) * 127.5).astype(uint8)`` (truncation, not rounding), fed to the frozen
-Inception graph in batches, and compared with the reference statistics; the latest and the best
-FID (with its step) are logged — the paper reports the best. The language GAN's JSD follows
+(computed by ``ttur_tf.sample_statistics``, over every replica and worker) follows bioinf-jku/TTUR
+``WGAN_GP/gan_64x64_FID.py``; the latest and the best FID (with its step) are logged — the paper
+reports the best. The language GAN's JSD follows
 ``WGAN_GP/gan_language_JSD.py``: 10 batches of generated lines (argmax of each position's
 character distribution) against n-gram models of all training lines, n = 1…6, logged as
 ``js1``…``js6`` with the decoded samples in ``samples_<step>.txt``.
@@ -24,10 +23,12 @@ import tensorflow as tf
 from absl import logging
 
 from ttur_tf.errors import NonFiniteLossError, OutputError, first_line
-from ttur_tf.fid import frechet_distance
 from ttur_tf.files import write_bytes_atomically
-from ttur_tf.fid.stats import Statistics, statistics_of_batches
+from ttur_tf.fid.stats import Statistics
 from ttur_tf.metrics.ngram import NgramLanguageModel
+from ttur_tf.sample_statistics import (
+    fid_of_generator, generated_moments, to_uint8_like_the_original,
+)
 
 __all__ = [
     "CheckpointSaver",
@@ -37,9 +38,7 @@ __all__ = [
     "SampleGridWriter",
     "ScalarLogger",
     "StopOnNonFiniteLoss",
-    "fid_of_generator",
     "image_grid",
-    "to_uint8_like_the_original",
     "writing_events",
 ]
 
@@ -60,65 +59,6 @@ def writing_events():
             "the folder's permissions, then rerun the same command: it resumes from the last "
             "checkpoint"
         ) from error
-
-
-def to_uint8_like_the_original(images: np.ndarray) -> np.ndarray:
-    """Images in [-1, 1] → uint8 0..255 as the original: ``((x + 1) * 127.5).astype('uint8')``.
-
-    The cast truncates (0.999 → 0). Values are clipped to [0, 255] first, which changes nothing
-    for tanh outputs and keeps out-of-range inputs from wrapping around.
-
-    Raises:
-        ValueError: NaN or infinite values (a diverged generator; the cast would hide them).
-    """
-    if not np.isfinite(images).all():
-        raise ValueError(
-            f"the generator produced {int(np.count_nonzero(~np.isfinite(images)))} NaN or "
-            "infinite pixel values: it has diverged (lower the learning rates and resume from "
-            "the last good checkpoint)"
-        )
-    return np.clip((images + 1.0) * 127.5, 0.0, 255.0).astype(np.uint8)
-
-
-def _batches_of(batches, size: int):
-    """Re-cuts a stream of arrays into arrays of ``size`` rows (the last may be shorter)."""
-    pending = []
-    count = 0
-    for batch in batches:
-        pending.append(batch)
-        count += len(batch)
-        while count >= size:
-            joined = np.concatenate(pending)
-            yield joined[:size]
-            pending, count = [joined[size:]], count - size
-    if count:
-        yield np.concatenate(pending)
-
-
-def fid_of_generator(
-    gan,
-    features,
-    reference: Statistics,
-    num_samples: int,
-    sample_batch_size: int,
-    inception_batch_size: int,
-    rng: np.random.Generator,
-) -> float:
-    """FID of ``num_samples`` generator samples against ``reference``.
-
-    Args:
-        gan: a ``ttur_tf.gan.GAN`` whose generator outputs images in [-1, 1].
-        features: ``InceptionFeatures`` (or any map of uint8 batches to (B, 2048) features).
-        reference: the real data's statistics.
-        num_samples: generated images (the original: 50,000).
-        sample_batch_size: images generated per call (the original: 1000).
-        inception_batch_size: images per Inception call (the original: 200).
-        rng: the noise source, separate from the training noise.
-    """
-    samples = (to_uint8_like_the_original(batch) for batch in
-               gan.sample_batches(num_samples, sample_batch_size, rng))
-    generated = statistics_of_batches(_batches_of(samples, inception_batch_size), features)
-    return frechet_distance(generated.mu, generated.sigma, reference.mu, reference.sigma)
 
 
 def image_grid(images: np.ndarray) -> np.ndarray:
@@ -190,7 +130,7 @@ class SampleGridWriter(keras.callbacks.Callback):
         step = _step(self.model)
         if step % self.every:
             return
-        grid = image_grid(to_uint8_like_the_original(self.model.generate(self.noise)))
+        grid = image_grid(to_uint8_like_the_original(self.model.generate(self.noise)).numpy())
         with writing_events(), self.writer.as_default(step=step):
             tf.summary.image("samples", grid[np.newaxis])
         write_bytes_atomically(
@@ -203,11 +143,15 @@ class FIDEvaluator(keras.callbacks.Callback):
 
     The best FID and its step are variables (``best_fid``, ``best_fid_step``) so that a
     checkpoint keeps them across restarts. Evaluation noise comes from NumPy seeded with
-    (seed, step): it never advances the training noise.
+    (seed, step): it never advances the training noise. The samples are split over the
+    replicas and workers of ``strategy``; every worker must run the evaluator (the features'
+    moments are merged between workers), but only one with the ``reference`` (the chief)
+    computes, logs and keeps the FID.
     """
 
-    def __init__(self, writer, every: int, features, reference: Statistics, num_samples: int,
-                 sample_batch_size: int, inception_batch_size: int, seed: int):
+    def __init__(self, writer, every: int, features, reference: Statistics | None,
+                 num_samples: int, sample_batch_size: int, inception_batch_size: int, seed: int,
+                 strategy: tf.distribute.Strategy | None = None):
         super().__init__()
         self.writer = writer
         self.every = every
@@ -217,14 +161,22 @@ class FIDEvaluator(keras.callbacks.Callback):
         self.sample_batch_size = sample_batch_size
         self.inception_batch_size = inception_batch_size
         self.seed = seed
+        self.strategy = strategy
         self.best_fid = tf.Variable(np.inf, dtype=tf.float64, trainable=False, name="best_fid")
         self.best_fid_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_fid_step")
         self.last_fid = None
 
-    def evaluate(self, step: int) -> float:
+    def evaluate(self, step: int) -> float | None:
+        """The FID at ``step`` (None on a worker without the reference, which only helps)."""
+        rng = np.random.default_rng([self.seed, step])
+        if self.reference is None:
+            generated_moments(self.model, self.features, self.num_samples,
+                              self.sample_batch_size, self.inception_batch_size, rng,
+                              self.strategy)
+            return None
         fid = fid_of_generator(
             self.model, self.features, self.reference, self.num_samples, self.sample_batch_size,
-            self.inception_batch_size, np.random.default_rng([self.seed, step]),
+            self.inception_batch_size, rng, self.strategy,
         )
         if fid < float(self.best_fid.numpy()):
             self.best_fid.assign(fid)

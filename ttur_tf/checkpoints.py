@@ -67,13 +67,17 @@ class RunCheckpoints:
         checkpoint: the ``tf.train.Checkpoint`` of everything a run resumes from.
         directory: the run's checkpoint folder.
         max_to_keep: how many checkpoints are kept (older ones are deleted as new ones come).
+        scratch: for a non-chief worker of a multi-worker run: it restores from ``directory``
+            without changing anything there, and saves (a save needs every worker) into
+            ``scratch``, which is removed after each save.
     """
 
     def __init__(self, checkpoint: tf.train.Checkpoint, directory: str | os.PathLike,
-                 max_to_keep: int):
+                 max_to_keep: int, scratch: str | os.PathLike | None = None):
         self.checkpoint = checkpoint
         self.directory = Path(directory)
         self.max_to_keep = max_to_keep
+        self.scratch = None if scratch is None else Path(scratch)
         self._manager: tf.train.CheckpointManager | None = None
 
     def exist(self) -> bool:
@@ -135,7 +139,8 @@ class RunCheckpoints:
             CheckpointError: checkpoints exist but none restores (every one damaged, or written
                 with settings that build other networks); nothing is moved in that case.
         """
-        self._remove_tensorflow_temporaries("an unfinished checkpoint of a stopped run")
+        if self.scratch is None:
+            self._remove_tensorflow_temporaries("an unfinished checkpoint of a stopped run")
         found = checkpoint_files(self.directory)
         damaged: dict[int, str] = {}  # step → why it cannot be read
         restored = None
@@ -161,6 +166,8 @@ class RunCheckpoints:
                 f"no checkpoint in {self.directory} can be read ({reasons}). Nothing was changed: "
                 "move the folder away to train from step 0, or use a new --logdir"
             )
+        if self.scratch is not None:  # the chief repairs the folder
+            return restored
         for step, reason in damaged.items():
             folder = self._move_aside(step, found[step])
             logging.warning("checkpoint %s is damaged (%s); moved to %s, resuming from the "
@@ -172,8 +179,9 @@ class RunCheckpoints:
     def manager(self) -> tf.train.CheckpointManager:
         """The ``tf.train.CheckpointManager`` (made after ``restore_latest`` repaired the state)."""
         if self._manager is None:
-            self._manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory),
-                                                       self.max_to_keep, checkpoint_name=_PREFIX)
+            self._manager = tf.train.CheckpointManager(
+                self.checkpoint, str(self.scratch or self.directory), self.max_to_keep,
+                checkpoint_name=_PREFIX)
         return self._manager
 
     def save(self, step: int) -> str:
@@ -184,7 +192,10 @@ class RunCheckpoints:
                 is intact.
         """
         try:
-            return self.manager.save(checkpoint_number=step)
+            path = self.manager.save(checkpoint_number=step)
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)
+            return path
         except (tf.errors.OpError, OSError) as error:
             self._remove_tensorflow_temporaries("the part written of the failed checkpoint")
             previous = self.manager.latest_checkpoint

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ttur_tf import losses
 from ttur_tf.data import text as text_data
+from ttur_tf.distribute import STRATEGIES
 from ttur_tf.models import dcgan, language, wgan_gp_resnet
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
 _MODEL_MODULES = {"resnet": wgan_gp_resnet, "dcgan": dcgan, "language": language}
 MODELS = tuple(_MODEL_MODULES)
 OPTIMIZERS = ("adam", "rmsprop")
+PRECISIONS = ("off", "mixed_bfloat16", "mixed_float16")
 CRITIC_HEADS = wgan_gp_resnet.CRITIC_HEADS
 
 
@@ -162,6 +164,23 @@ class TrainConfig:
                                  "ones included.", minimum=1, per_model=True)
     seed: int = _setting(0, "Seed of the initial weights, noise, data order and evaluation.", **_NON_NEGATIVE)
     jit_compile: bool = _setting(False, "Compile train_step with XLA (measured slower on CPU).")
+    mixed_precision: str = _setting(
+        "off", "Compute both networks in 16 bits (variables stay float32; the critic's scores, "
+        "the losses and the gradient penalty in float32): mixed_bfloat16 (TPUs, recent GPUs), "
+        "mixed_float16 (GPUs, with dynamic loss scaling) or off.", choices=PRECISIONS,
+        shapes_networks=True)
+    # Devices
+    strategy: str = _setting(
+        "default", "Where the run trains: default (one device), mirrored (the local GPUs, or "
+        "--devices), multi_worker (the cluster in $TF_CONFIG, each worker with its local GPUs), "
+        "tpu (--tpu). The global --batch_size is split over the replicas.", choices=STRATEGIES)
+    devices: str = _setting("", "Comma-separated devices for --strategy=mirrored, e.g. "
+                            "/gpu:0,/gpu:1 (default: all local GPUs).")
+    tpu: str = _setting("", "The TPU's name or address for --strategy=tpu (default: the local "
+                        "one).")
+    sync_batch_norm: bool = _setting(
+        False, "Batch normalization statistics over all replicas (equal to one device with the "
+        "global batch); off: each replica's own batch, as the original's multi-GPU towers.")
     # Evaluation and bookkeeping
     log_every: int = _setting(100, "Scalar summary interval (steps).", **_POSITIVE)
     sample_every: int = _setting(200, "Sample grid interval (steps).", **_POSITIVE)

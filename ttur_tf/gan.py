@@ -10,11 +10,19 @@ The two time scales are two optimizers: ``d_optimizer`` updates only the discrim
 and ``g_optimizer`` only the generator's, each with its own learning rate and betas (TTUR: Adam,
 D 3e-4 / G 1e-4, n_critic = 1; the original WGAN-GP: equal rates, n_critic = 5 or 10).
 
-The data for one step is the ``n_critic`` real batches stacked on a leading axis:
-(n_critic, B, ...) — ``stack_critic_batches`` makes such a dataset from one of batches. Noise and
-the gradient penalty's interpolation weights come from a ``keras.random.SeedGenerator`` attached to
-the model, whose state is checkpointed with it (``noise_seed_state``), so a resumed run draws the
-same numbers as an uninterrupted one.
+The data for one step is the ``n_critic`` real batches stacked on the second axis:
+(B, n_critic, ...), so that a distribution strategy, which splits the first axis, gives each
+replica its share of every critic batch; ``stack_critic_batches`` makes such a dataset from one of
+batches. Noise and the gradient penalty's interpolation weights are drawn from a stateless
+generator keyed by (seed, step, draw): a resumed run draws the same numbers as an uninterrupted one
+from its step alone, and every replica takes its own rows of the same global draw
+(``ttur_tf.distribute``), so R replicas compute what one device computes with the same global
+batch. Losses are means over the global batch for the same reason.
+
+The generator update of the very first step is applied with zero gradients and the generator
+optimizer's iteration count is rewound: for Adam and RMSprop, whose state starts at zero, that is
+exactly the original's skipped update, without a conditional branch around the update (which
+``tf.distribute`` cannot synchronise inside, and which slows XLA down).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import tensorflow as tf
 
 from ttur_tf import losses
 from ttur_tf.config import check_setting
+from ttur_tf.distribute import replica_rows
 
 __all__ = ["GAN", "NOISE_DISTRIBUTIONS", "stack_critic_batches"]
 
@@ -36,8 +45,10 @@ _METRICS_OF_EVERY_LOSS = ("d_loss", "g_loss")
 
 
 def stack_critic_batches(batches: tf.data.Dataset, n_critic: int) -> tf.data.Dataset:
-    """Groups consecutive batches (B, ...) into the (n_critic, B, ...) elements ``train_step`` takes."""
-    return batches.batch(n_critic, drop_remainder=True)
+    """Groups ``n_critic`` consecutive batches (B, ...) into the (B, n_critic, ...) elements
+    ``train_step`` takes: critic update i uses ``element[:, i]``."""
+    stacked = batches.batch(n_critic, drop_remainder=True)
+    return stacked.map(lambda element: tf.experimental.numpy.swapaxes(element, 0, 1))
 
 
 class GAN(keras.Model):
@@ -54,7 +65,7 @@ class GAN(keras.Model):
         noise_distribution: "normal" (N(0, 1), the WGAN-GP scripts) or "uniform" (U[-1, 1], DCGAN).
         sample_in_training_mode: run the generator in training mode (batch statistics) when
             sampling, as the WGAN-GP scripts do; DCGAN samples in inference mode.
-        seed: seed of the noise generator.
+        seed: seed of the training noise (with the step, it determines every draw).
 
     Metrics returned by ``train_step`` (means since the trackers were last reset): ``d_loss`` (of
     the last critic update, including λ·GP, as the original prints it), ``g_loss``, and for the
@@ -96,10 +107,10 @@ class GAN(keras.Model):
         self.clip_value = float(clip_value)
         self.noise_distribution = noise_distribution
         self.sample_in_training_mode = bool(sample_in_training_mode)
-        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
-        self.step = self.add_variable(
-            shape=(), dtype="int64", initializer="zeros", trainable=False, name="step"
-        )
+        self.seed = int(seed)
+        # Completed steps; updated once per step, not once per replica.
+        self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
+                                    name="step", aggregation="only_first_replica")
         names = list(_METRICS_OF_EVERY_LOSS)
         if self.gan_loss.uses_gradient_penalty:
             names.append("gradient_penalty")
@@ -112,11 +123,6 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
-
-    @property
-    def noise_seed_state(self):
-        """The noise generator's state variable (checkpoint it to resume the same noise)."""
-        return self.seed_generator.state
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         """Sets the two optimizers (and builds their slot variables for their own network only).
@@ -140,16 +146,41 @@ class GAN(keras.Model):
         self.g_optimizer = g_optimizer
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+        self.built = True  # the networks were built with their inputs; nothing is left to infer
 
     def call(self, noise, training=False):
         return self.generator(noise, training=training)
 
-    def sample_noise(self, batch_size) -> tf.Tensor:
-        """Noise (batch_size, noise_dim) float32 from the model's seed generator."""
-        shape = (batch_size, self.noise_dim)
-        if self.noise_distribution == "uniform":
-            return keras.random.uniform(shape, -1.0, 1.0, seed=self.seed_generator)
-        return keras.random.normal(shape, seed=self.seed_generator)
+    # Under a mixed precision policy the networks compute in 16 bits; what leaves them (fake
+    # samples, the critic's scores) is float32, so that losses and the gradient penalty are too.
+    def _fake(self, noise) -> tf.Tensor:
+        """Generated samples for training, float32."""
+        return tf.cast(self.generator(noise, training=True), tf.float32)
+
+    def _scores(self, samples) -> tf.Tensor:
+        """The critic's scores of samples (B, ...) in training mode, float32."""
+        return tf.cast(self.discriminator(samples, training=True), tf.float32)
+
+    def _draw_seed(self, draw) -> tf.Tensor:
+        """The stateless seed of draw number ``draw`` (< ``_draws_per_step``) of this step."""
+        counter = self.step * self._draws_per_step + tf.cast(draw, tf.int64)
+        return tf.stack([tf.constant(self.seed, tf.int64), counter])
+
+    @property
+    def _draws_per_step(self) -> int:
+        # The generator's noise, then for each critic update its noise and its weights alpha.
+        return 1 + 2 * self.n_critic
+
+    def sample_noise(self, batch_size, draw=0) -> tf.Tensor:
+        """This replica's rows of the step's noise number ``draw``: (batch_size, noise_dim)
+        float32, N(0, 1) or U[-1, 1]."""
+        def every_row(rows):
+            shape = tf.stack([rows, self.noise_dim])
+            if self.noise_distribution == "uniform":
+                return tf.random.stateless_uniform(shape, self._draw_seed(draw), -1.0, 1.0)
+            return tf.random.stateless_normal(shape, self._draw_seed(draw))
+
+        return replica_rows(every_row, batch_size)
 
     def numpy_noise(self, rng: np.random.Generator, batch_size: int) -> np.ndarray:
         """Noise like ``sample_noise`` from a NumPy generator: for evaluation, which must not
@@ -159,45 +190,51 @@ class GAN(keras.Model):
             return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
         return rng.standard_normal(shape).astype(np.float32)
 
-    def _discriminator_update(self, real: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _discriminator_update(self, real: tf.Tensor, index) -> dict[str, tf.Tensor]:
+        """Critic update number ``index`` of the step on ``real`` (this replica's rows)."""
         batch_size = tf.shape(real)[0]
-        fake = self.generator(self.sample_noise(batch_size), training=True)
+        fake = self._fake(self.sample_noise(batch_size, draw=1 + 2 * index))
         with tf.GradientTape() as tape:
-            real_scores = self.discriminator(real, training=True)
-            fake_scores = self.discriminator(fake, training=True)
+            real_scores = self._scores(real)
+            fake_scores = self._scores(fake)
             d_loss = self.gan_loss.d_loss(real_scores, fake_scores)
             values = {}
             if self.gan_loss.uses_gradient_penalty:
-                alpha = keras.random.uniform((batch_size,), seed=self.seed_generator)
-                penalty = losses.gradient_penalty(
-                    lambda x: self.discriminator(x, training=True), real, fake, alpha
-                )
+                alpha = replica_rows(lambda rows: tf.random.stateless_uniform(
+                    tf.reshape(rows, [1]), self._draw_seed(2 + 2 * index)), batch_size)
+                penalty = losses.gradient_penalty(self._scores, real, fake, alpha)
                 d_loss += self.gp_weight * penalty
                 values["gradient_penalty"] = penalty
+            scaled_loss = self.d_optimizer.scale_loss(d_loss)  # × the loss scale (float16)
         variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply(tape.gradient(d_loss, variables), variables)
+        self.d_optimizer.apply(tape.gradient(scaled_loss, variables), variables)
         if self.gan_loss.clips_weights:
             for variable in variables:
                 variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
         values["d_loss"] = d_loss
         if self.gan_loss.is_wasserstein:
-            values["wasserstein"] = tf.reduce_mean(real_scores) - tf.reduce_mean(fake_scores)
+            values["wasserstein"] = -losses.wasserstein_d_loss(real_scores, fake_scores)
         return values
 
     def _discriminator_updates(self, real_batches: tf.Tensor) -> dict[str, tf.Tensor]:
-        """``n_critic`` updates, each on its own batch; the values of the last one.
+        """``n_critic`` updates, update i on ``real_batches[:, i]``; the values of the last one.
 
-        A ``tf.while_loop``, so that the update is traced once whatever ``n_critic`` is (unrolled,
-        ten critic updates make a graph ten times larger and slower to build). One iteration at a
-        time: each update needs the previous one's weights, and letting TensorFlow start later
-        iterations early was measured 1.5× slower (benchmarks/bench_critic_loop.py).
+        On one device a ``tf.while_loop``, so that the update is traced once whatever ``n_critic``
+        is (unrolled, ten critic updates make a graph ten times larger and slower to build). One
+        iteration at a time: each update needs the previous one's weights, and letting TensorFlow
+        start later iterations early was measured 1.5× slower (benchmarks/bench_critic_loop.py).
+        Under a ``tf.distribute`` strategy the updates are unrolled: it cannot synchronise the
+        replicas' gradients inside a loop.
         """
-        if self.n_critic == 1:
-            return self._discriminator_update(real_batches[0])
+        if self.n_critic == 1 or tf.distribute.has_strategy():
+            values = {}
+            for index in range(self.n_critic):
+                values.update(self._discriminator_update(real_batches[:, index], index))
+            return values
         names = [name for name in self.trackers if name != "g_loss"]
 
         def update(index, *_):
-            values = self._discriminator_update(tf.gather(real_batches, index))
+            values = self._discriminator_update(tf.gather(real_batches, index, axis=1), index)
             return (index + 1, *(values[name] for name in names))
 
         _, *last = tf.while_loop(
@@ -210,42 +247,56 @@ class GAN(keras.Model):
     def _generator_update(self, batch_size) -> tf.Tensor:
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
-            fake = self.generator(self.sample_noise(batch_size), training=True)
-            g_loss = self.gan_loss.g_loss(self.discriminator(fake, training=True))
-        gradients = tape.gradient(g_loss, variables)
-
-        def apply():
-            self.g_optimizer.apply(gradients, variables)
-            return tf.constant(True)
-
-        # The original runs no generator update at iteration 0 (its critic trains first).
-        tf.cond(self.step > 0, apply, lambda: tf.constant(False))
+            fake = self._fake(self.sample_noise(batch_size, draw=0))
+            g_loss = self.gan_loss.g_loss(self._scores(fake))
+            scaled_loss = self.g_optimizer.scale_loss(g_loss)
+        gradients = tape.gradient(scaled_loss, variables)
+        # The original runs no generator update at iteration 0 (its critic trains first): zero
+        # gradients leave the weights and Adam's (RMSprop's) zero state as they are, and the
+        # rewind keeps the optimizer's step count (and so Adam's bias correction) the original's.
+        first_step = tf.equal(self.step, 0)
+        keep = tf.cast(tf.logical_not(first_step), tf.float32)
+        self.g_optimizer.apply([gradient * keep for gradient in gradients], variables)
+        self.g_optimizer.iterations.assign_sub(tf.cast(first_step, tf.int64))
         return g_loss
 
     def train_step(self, real_batches):
-        """One TTUR iteration on real batches stacked as (n_critic, B, ...)."""
+        """One TTUR iteration on real batches stacked as (B, n_critic, ...) (B: this replica's)."""
         if self.d_optimizer is None:
             raise RuntimeError("call compile(d_optimizer=..., g_optimizer=...) before training")
         real_batches = tf.convert_to_tensor(real_batches)
-        if real_batches.shape[0] != self.n_critic:
+        if real_batches.shape.rank is None or real_batches.shape.rank < 2 or \
+                real_batches.shape[1] != self.n_critic:
             raise ValueError(
-                f"train_step needs {self.n_critic} real batches stacked on axis 0 (n_critic), got "
+                f"train_step needs {self.n_critic} real batches stacked on axis 1 (n_critic), got "
                 f"shape {real_batches.shape}: use stack_critic_batches(dataset, n_critic)"
             )
-        values = {"g_loss": self._generator_update(tf.shape(real_batches)[1])}
+        values = {"g_loss": self._generator_update(tf.shape(real_batches)[0])}
         values.update(self._discriminator_updates(real_batches))
         self.step.assign_add(1)
+        # Each replica holds its share of the global means; the trackers average over replicas.
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
         for name, tracker in self.trackers.items():
-            tracker.update_state(values[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+            tracker.update_state(values[name] * replicas)
+        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras averages multi-worker logs with strategy.reduce("MEAN", axis=0), which needs
+            # an axis to reduce: one-element vectors, averaged into scalars.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     @tf.function
     def _generate(self, noise):
-        return self.generator(noise, training=self.sample_in_training_mode)
+        return tf.cast(self.generator(noise, training=self.sample_in_training_mode), tf.float32)
+
+    def generate_tensor(self, noise) -> tf.Tensor:
+        """Samples for the given noise (B, noise_dim) as a float32 tensor on the current device,
+        e.g. images in [-1, 1] (the generator in the sampling mode of the model's original)."""
+        return self._generate(tf.convert_to_tensor(noise, tf.float32))
 
     def generate(self, noise) -> np.ndarray:
         """Samples for the given noise (B, noise_dim), as float32 NumPy, e.g. images in [-1, 1]."""
-        return self._generate(tf.convert_to_tensor(noise, tf.float32)).numpy()
+        return self.generate_tensor(noise).numpy()
 
     def sample_batches(
         self, num_samples: int, batch_size: int, rng: np.random.Generator

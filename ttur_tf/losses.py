@@ -1,7 +1,10 @@
 """GAN losses of the original scripts (bioinf-jku/TTUR WGAN_GP/gan_64x64_FID.py, ``MODE``).
 
 Pure functions of the critic's outputs (logits, shape (B,) or (B, 1), float32), so each can be
-checked against a closed form:
+checked against a closed form. Every expectation E[·] is a mean over the *global* batch
+(``ttur_tf.distribute.global_mean``): on one device the plain mean; under a ``tf.distribute``
+strategy each replica's share of it, so that the gradients summed over replicas are those of the
+mean over all of them.
 
 * ``wgan`` / ``wgan-gp``: d = E[D(fake)] − E[D(real)], g = −E[D(fake)]; wgan-gp adds λ·GP.
 * ``dcgan``: d = (BCE(D(real), 1) + BCE(D(fake), 0)) / 2, g = BCE(D(fake), 1) (non-saturating).
@@ -18,6 +21,8 @@ import dataclasses
 from collections.abc import Callable
 
 import tensorflow as tf
+
+from ttur_tf.distribute import global_mean
 
 __all__ = [
     "LOSSES",
@@ -36,17 +41,17 @@ _NORM_EPSILON = 1e-12
 
 def wasserstein_d_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
     """E[D(fake)] − E[D(real)]: the negated critic estimate of the Wasserstein distance."""
-    return tf.reduce_mean(fake_logits) - tf.reduce_mean(real_logits)
+    return global_mean(fake_logits) - global_mean(real_logits)
 
 
 def wasserstein_g_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """−E[D(fake)]."""
-    return -tf.reduce_mean(fake_logits)
+    return -global_mean(fake_logits)
 
 
 def _bce(logits: tf.Tensor, label: float) -> tf.Tensor:
     labels = tf.fill(tf.shape(logits), tf.constant(label, logits.dtype))
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+    return global_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
 
 
 def dcgan_d_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
@@ -61,12 +66,12 @@ def dcgan_g_loss(fake_logits: tf.Tensor) -> tf.Tensor:
 
 def lsgan_d_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
     """(E[(D(real) − 1)²] + E[D(fake)²]) / 2."""
-    return (tf.reduce_mean(tf.square(real_logits - 1.0)) + tf.reduce_mean(tf.square(fake_logits))) / 2.0
+    return (global_mean(tf.square(real_logits - 1.0)) + global_mean(tf.square(fake_logits))) / 2.0
 
 
 def lsgan_g_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """E[(D(fake) − 1)²]."""
-    return tf.reduce_mean(tf.square(fake_logits - 1.0))
+    return global_mean(tf.square(fake_logits - 1.0))
 
 
 def gradient_penalty(
@@ -93,7 +98,7 @@ def gradient_penalty(
     gradients = tape.gradient(scores, interpolates)
     squared_norms = tf.reduce_sum(tf.square(gradients), axis=list(range(1, len(real.shape))))
     slopes = tf.sqrt(squared_norms + _NORM_EPSILON)
-    return tf.reduce_mean(tf.square(slopes - 1.0))
+    return global_mean(tf.square(slopes - 1.0))
 
 
 @dataclasses.dataclass(frozen=True)

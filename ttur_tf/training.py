@@ -14,6 +14,7 @@ the networks and the evaluation differ. Everything a run writes is under ``logdi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from ttur_tf.checkpoints import RunCheckpoints, checkpoint_files
 from ttur_tf.config import TrainConfig, settings_that_changed
 from ttur_tf.data import images as image_data
 from ttur_tf.data import text as text_data
+from ttur_tf.distribute import is_chief, make_strategy, replica_batches, scratch_folder
 from ttur_tf.errors import CheckpointError
 from ttur_tf.files import check_writable_folder, remove_stale_temporaries, write_bytes_atomically
 from ttur_tf.fid import InceptionFeatures, compute_statistics, load_statistics
@@ -60,15 +62,31 @@ class TrainResult:
 def _optimizer(config: TrainConfig, lr: float, beta1: float, beta2: float):
     if config.optimizer == "rmsprop":
         # TF1 RMSPropOptimizer: decay 0.9, epsilon 1e-10 (the original wgan and lsgan modes).
-        return keras.optimizers.RMSprop(lr, rho=0.9, epsilon=1e-10)
-    return keras.optimizers.Adam(lr, beta_1=beta1, beta_2=beta2, epsilon=config.adam_epsilon)
+        optimizer = keras.optimizers.RMSprop(lr, rho=0.9, epsilon=1e-10)
+    else:
+        optimizer = keras.optimizers.Adam(lr, beta_1=beta1, beta_2=beta2,
+                                          epsilon=config.adam_epsilon)
+    if config.mixed_precision == "mixed_float16":
+        # float16 gradients underflow: the loss is scaled up (dynamically) and the gradients
+        # down again; a step whose gradients overflow is skipped and the scale halved.
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
-def build_gan(config: TrainConfig, *, image_size: int | None = None,
-              vocab_size: int | None = None) -> GAN:
-    """The networks of ``config.model`` in a compiled ``GAN``: image models need ``image_size``,
-    the language model ``vocab_size``. Per-model defaults of ``config`` are resolved here."""
-    config = config.resolved()
+@contextlib.contextmanager
+def _compute_precision(mixed_precision: str):
+    """Layers made inside compute in ``mixed_precision`` ("off": float32); the policy in force
+    before is restored after, so that nothing else is affected."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32" if mixed_precision == "off" else mixed_precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _networks(config: TrainConfig, image_size: int | None, vocab_size: int | None):
+    """(generator, discriminator, the GAN's noise settings) of ``config.model``."""
     if config.model == "language":
         if vocab_size is None:
             raise ValueError("the language model needs vocab_size")
@@ -79,23 +97,40 @@ def build_gan(config: TrainConfig, *, image_size: int | None = None,
     elif image_size is None:
         raise ValueError(f"the {config.model} model needs image_size")
     elif config.model == "dcgan":
-        generator = dcgan.build_generator(image_size, config.dim)
-        discriminator = dcgan.build_discriminator(image_size, config.dim)
+        generator = dcgan.build_generator(image_size, config.dim,
+                                          sync_batch_norm=config.sync_batch_norm)
+        discriminator = dcgan.build_discriminator(image_size, config.dim,
+                                                  sync_batch_norm=config.sync_batch_norm)
         noise = dict(noise_dim=dcgan.NOISE_DIM, noise_distribution="uniform",
                      sample_in_training_mode=False)
     else:
-        generator = wgan_gp_resnet.build_generator(image_size, config.dim)
-        normalization = "layer" if config.loss == "wgan-gp" else "batch"
+        generator = wgan_gp_resnet.build_generator(image_size, config.dim,
+                                                   sync_batch_norm=config.sync_batch_norm)
+        batch_norm = "sync_batch" if config.sync_batch_norm else "batch"
+        normalization = "layer" if config.loss == "wgan-gp" else batch_norm
         mixed = wgan_gp_resnet.images_per_score(image_size, config.critic_head)
-        if config.batch_size % mixed:
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if config.batch_size % (mixed * replicas):
             raise ValueError(
                 f"critic_head={config.critic_head} at {image_size}×{image_size} scores groups of "
-                f"{mixed} images: batch_size ({config.batch_size}) must be a multiple of {mixed}"
+                f"{mixed} images on each of {replicas} replica(s): batch_size "
+                f"({config.batch_size}) must be a multiple of {mixed * replicas}"
             )
         discriminator = wgan_gp_resnet.build_discriminator(image_size, config.dim, normalization,
                                                            config.critic_head)
         noise = dict(noise_dim=generator.input_shape[-1], noise_distribution="normal",
                      sample_in_training_mode=True)
+    return generator, discriminator, noise
+
+
+def build_gan(config: TrainConfig, *, image_size: int | None = None,
+              vocab_size: int | None = None) -> GAN:
+    """The networks of ``config.model`` in a compiled ``GAN``: image models need ``image_size``,
+    the language model ``vocab_size``. Per-model defaults of ``config`` are resolved here. Call
+    it inside the run's ``tf.distribute`` strategy scope (if any): its variables are made there."""
+    config = config.resolved()
+    with _compute_precision(config.mixed_precision):
+        generator, discriminator, noise = _networks(config, image_size, vocab_size)
     gan = GAN(generator, discriminator, loss=config.loss, n_critic=config.n_critic,
               gp_weight=config.gp_weight, seed=config.seed, **noise)
     gan.compile(
@@ -157,14 +192,17 @@ class _Task:
 
     gan: GAN
     batches: Callable[[int], tf.data.Dataset]  # start step → single training batches
-    callbacks: list  # sample writers and evaluators
+    callbacks: list  # sample writers and the JSD evaluator (run by the chief only)
     tracked: dict  # their checkpointed variables
     explain_data_error: Callable[[Exception], Exception | None]  # a user error naming the input
-    fid: callbacks_lib.FIDEvaluator | None = None
+    fid: callbacks_lib.FIDEvaluator | None = None  # run by every worker
     jsd: callbacks_lib.JSDEvaluator | None = None
 
 
-def _image_task(config: TrainConfig, logdir: Path, writer, features) -> _Task:
+def _image_task(config: TrainConfig, logdir: Path, writer, features, chief: bool,
+                strategy) -> _Task:
+    """The image data, networks and evaluators. FID runs on every worker (each computes a share
+    of the samples' features); only the chief needs the reference statistics."""
     data = image_data.load_image_data(config.dataset, config.image_size)
     gan = build_gan(config, image_size=data.image_size)
     fixed_noise = gan.numpy_noise(np.random.default_rng([config.seed, 1]), _SAMPLE_GRID_SIZE)
@@ -179,17 +217,17 @@ def _image_task(config: TrainConfig, logdir: Path, writer, features) -> _Task:
     )
     if config.fid_every:
         features = features or InceptionFeatures(config.inception_path or None)
-        reference = _reference_statistics(config, data, features, logdir)
+        reference = _reference_statistics(config, data, features, logdir) if chief else None
         task.fid = callbacks_lib.FIDEvaluator(
             writer, config.fid_every, features, reference, config.fid_num_samples,
-            config.fid_sample_batch_size, config.fid_batch_size, config.seed,
+            config.fid_sample_batch_size, config.fid_batch_size, config.seed, strategy,
         )
-        task.callbacks.append(task.fid)
         task.tracked.update(best_fid=task.fid.best_fid, best_fid_step=task.fid.best_fid_step)
     return task
 
 
-def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool) -> _Task:
+def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool,
+                   chief: bool) -> _Task:
     charmap_path = logdir / _CHARMAP_FILE
     charmap = None
     if charmap_path.is_file():
@@ -201,7 +239,7 @@ def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool) ->
         )
     data = text_data.load_text_data(config.dataset, config.seq_len, config.max_n_examples,
                                     config.max_vocab_size, charmap, encoding=config.encoding)
-    if charmap is None:
+    if charmap is None and chief:
         data.charmap.save(charmap_path)
     logging.info("%s: %d lines of %d characters, %d character ids", data.name, data.num_lines,
                  data.seq_len, data.charmap.vocab_size)
@@ -259,6 +297,10 @@ def _check_same_networks(logdir: Path, config: TrainConfig) -> None:
             f"{name} {old!r} → {new!r}" for name, (old, new) in changed.items()))
 
 
+def _device_list(devices: str) -> tuple[str, ...]:
+    return tuple(device.strip() for device in devices.split(",") if device.strip())
+
+
 def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult:
     """Trains (or resumes) the run described by ``config``; see the module docstring.
 
@@ -278,6 +320,8 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
     """
     config.validate()
     config = config.resolved()
+    strategy = make_strategy(config.strategy, _device_list(config.devices), config.tpu)
+    chief = is_chief(strategy)
     logdir = Path(config.logdir)
     checkpoint_dir = logdir / _CHECKPOINT_FOLDER
     resuming = bool(checkpoint_files(checkpoint_dir))
@@ -286,42 +330,49 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
             f"{checkpoint_dir} already holds checkpoints and resuming is off: pass a new "
             "--logdir (nothing there is overwritten), or resume"
         )
-    _check_outputs(logdir)
+    if chief:
+        _check_outputs(logdir)
     if resuming:
         _check_same_networks(logdir, config)
     keras.utils.set_random_seed(config.seed)  # the networks' initial weights come from the seed
-    writer = tf.summary.create_file_writer(str(logdir))
-    if config.model == "language":
-        task = _language_task(config, logdir, writer, resuming)
-    else:
-        task = _image_task(config, logdir, writer, features)
-    gan = task.gan
-
-    checkpoints = RunCheckpoints(
-        tf.train.Checkpoint(
+    writer = (tf.summary.create_file_writer(str(logdir)) if chief
+              else tf.summary.create_noop_writer())
+    with strategy.scope():  # networks, optimizers, step and tracked values are made here
+        if config.model == "language":
+            task = _language_task(config, logdir, writer, resuming, chief)
+        else:
+            task = _image_task(config, logdir, writer, features, chief, strategy)
+        gan = task.gan
+        checkpoint = tf.train.Checkpoint(
             generator=gan.generator, discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
-            g_optimizer=gan.g_optimizer, step=gan.step, noise_seed=gan.noise_seed_state,
-            **task.tracked,
-        ),
-        checkpoint_dir, config.max_checkpoints,
-    )
+            g_optimizer=gan.g_optimizer, step=gan.step, **task.tracked,
+        )
+    checkpoints = RunCheckpoints(checkpoint, checkpoint_dir, config.max_checkpoints,
+                                 scratch=scratch_folder(strategy, checkpoint_dir))
     restored = checkpoints.restore_latest()
     if restored is not None:
-        logging.info("resumed from %s at step %d", checkpoints.manager.latest_checkpoint,
-                     int(gan.step))
-    write_bytes_atomically(logdir / _CONFIG_FILE, config.to_json().encode())
+        logging.info("resumed from %s at step %d", checkpoint_dir / f"ckpt-{restored}",
+                     int(gan.step.numpy()))
+    if chief:
+        write_bytes_atomically(logdir / _CONFIG_FILE, config.to_json().encode())
 
     start_step = int(gan.step.numpy())
     if start_step < config.steps:
         callbacks = [
             callbacks_lib.StopOnNonFiniteLoss(checkpoint_dir),
             callbacks_lib.ScalarLogger(writer, config.log_every),
-            *task.callbacks,
+            *(task.callbacks if chief else []),
+            *([task.fid] if task.fid is not None else []),  # every worker computes a share
             callbacks_lib.CheckpointSaver(checkpoints, config.checkpoint_every),
         ]
+        data = replica_batches(
+            strategy,
+            lambda: stack_critic_batches(task.batches(start_step), config.n_critic),
+            config.batch_size,
+        )
         try:
             gan.fit(
-                stack_critic_batches(task.batches(start_step), config.n_critic),
+                data,
                 epochs=1,
                 steps_per_epoch=config.steps - start_step,
                 callbacks=callbacks + list(extra_callbacks),

@@ -2,8 +2,9 @@
 
 Matches bioinf-jku/TTUR fid.py ``calculate_activation_statistics`` (``np.mean`` and
 ``np.cov(rowvar=False)``, i.e. the unbiased covariance, ddof = 1) without holding the N×2048
-feature matrix: batches are merged into a running mean and scatter matrix (Chan et al.'s pairwise
-update) in float64, so memory is O(d²) whatever N is.
+feature matrix: batches are merged into a running mean and scatter matrix in float64
+(``ttur_tf.fid.moments``), so memory is O(d²) whatever N is. A source can be split into shards
+(``num_shards``, ``shard_index``) computed apart and merged exactly (``compute_moments``).
 
 Differences from the original, on purpose:
 
@@ -23,7 +24,6 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -33,14 +33,17 @@ from absl import logging
 import ttur_tf
 from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
 from ttur_tf.fid import image_files
+from ttur_tf.fid.moments import PartialMoments, RunningMoments, read_npz
 from ttur_tf.files import atomic_output
 
 __all__ = [
     "RECOMMENDED_MIN_SAMPLES",
     "RunningMoments",
     "Statistics",
+    "compute_moments",
     "compute_statistics",
     "load_statistics",
+    "moments_of_batches",
     "statistics_of_batches",
 ]
 
@@ -48,49 +51,6 @@ __all__ = [
 RECOMMENDED_MIN_SAMPLES = 10_000
 
 FeatureFn = Callable[[np.ndarray], "tf.Tensor | np.ndarray"]
-
-
-class RunningMoments:
-    """Streaming mean and unbiased covariance of row vectors, in float64.
-
-    Args:
-        dim: the vectors' length d.
-    """
-
-    def __init__(self, dim: int):
-        self.count = 0
-        self._mean = np.zeros(dim, dtype=np.float64)
-        self._scatter = np.zeros((dim, dim), dtype=np.float64)
-
-    def update(self, batch: np.ndarray) -> None:
-        """Adds a batch of vectors, (b, d), any float dtype (accumulated in float64)."""
-        batch = np.asarray(batch, dtype=np.float64)
-        if batch.ndim != 2 or batch.shape[1] != self._mean.shape[0]:
-            raise ValueError(
-                f"expected a batch of shape (b, {self._mean.shape[0]}), got {batch.shape}"
-            )
-        size = batch.shape[0]
-        if size == 0:
-            return
-        batch_mean = batch.mean(axis=0)
-        centered = batch - batch_mean
-        delta = batch_mean - self._mean
-        total = self.count + size
-        self._scatter += centered.T @ centered + np.outer(delta, delta) * (self.count * size / total)
-        self._mean += delta * (size / total)
-        self.count = total
-
-    @property
-    def mean(self) -> np.ndarray:
-        """(d,) float64 mean of all vectors added."""
-        return self._mean.copy()
-
-    @property
-    def covariance(self) -> np.ndarray:
-        """(d, d) float64 unbiased covariance (ddof = 1), as ``np.cov(x, rowvar=False)``."""
-        if self.count < 2:
-            raise ValueError(f"a covariance needs at least 2 samples, got {self.count}")
-        return self._scatter / (self.count - 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,14 +96,7 @@ def load_statistics(path: str | os.PathLike) -> Statistics:
         FileNotFoundError: no such file.
         ValueError: the file is not an .npz with ``mu`` (d,) and ``sigma`` (d, d).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"statistics file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, EOFError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable .npz file ({error})") from error
+    arrays = read_npz(path, "statistics")
     if "mu" not in arrays or "sigma" not in arrays:
         raise ValueError(
             f"{path} has no 'mu' and 'sigma' arrays (keys: {', '.join(arrays)}); "
@@ -200,17 +153,31 @@ def _dataset_batches(dataset: tf.data.Dataset, batch_size: int) -> Iterator[np.n
     )
 
 
-def _batches_and_count(source, batch_size: int) -> tuple[Iterator[np.ndarray], int | None]:
+def _shard_size(count: int | None, num_shards: int, shard_index: int) -> int | None:
+    return None if count is None else len(range(shard_index, count, num_shards))
+
+
+def _batches_and_count(
+    source, batch_size: int, num_shards: int = 1, shard_index: int = 0
+) -> tuple[Iterator[np.ndarray], int | None]:
+    """The source's images (every num_shards-th from shard_index) in batches, and their count."""
     if isinstance(source, np.ndarray):
+        if source.ndim == 4:
+            source = source[shard_index::num_shards]
         return _batched_array(source, batch_size), source.shape[0]
     if isinstance(source, tf.data.Dataset):
         count = int(source.cardinality())
-        return _dataset_batches(source, batch_size), count if count >= 0 else None
+        if num_shards > 1 and source.element_spec.shape.rank == 4:
+            raise ValueError("to shard a dataset of batches, unbatch it first (.unbatch())")
+        dataset = source.shard(num_shards, shard_index) if num_shards > 1 else source
+        return (_dataset_batches(dataset, batch_size),
+                _shard_size(count if count >= 0 else None, num_shards, shard_index))
     if isinstance(source, str) and source.startswith(TFDS_PREFIX):
         dataset, count = _tfds_images(source)
-        return _dataset_batches(dataset, batch_size), count
+        dataset = dataset.shard(num_shards, shard_index) if num_shards > 1 else dataset
+        return _dataset_batches(dataset, batch_size), _shard_size(count, num_shards, shard_index)
     if isinstance(source, (str, os.PathLike)):
-        files = image_files.list_image_files(source)
+        files = image_files.list_image_files(source)[shard_index::num_shards]
         return _batched_by_size(image_files.decoded_images(files), batch_size), len(files)
     raise TypeError(
         f"unsupported image source {type(source).__name__}: pass an array (N, H, W, C), a folder, "
@@ -233,13 +200,13 @@ def _warn_about_sample_count(count: int, dim: int) -> None:
             f"only {count} images for {dim}-dimensional features: the covariance is rank-deficient "
             f"and FID is unreliable. Use more than {dim} images, at least "
             f"{RECOMMENDED_MIN_SAMPLES:,} as the TTUR paper recommends.",
-            stacklevel=3,
+            stacklevel=4,
         )
     elif count < RECOMMENDED_MIN_SAMPLES:
         warnings.warn(
             f"only {count} images: FID is biased upwards at small sample sizes; use at least "
             f"{RECOMMENDED_MIN_SAMPLES:,} and compare FIDs only at equal counts.",
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
@@ -272,15 +239,90 @@ def compute_statistics(
     Raises:
         ValueError: fewer than 2 images, or bad images (see ``prepare_images``).
     """
+    partial = compute_moments(source, features, batch_size, drop_remainder, verbose, graph_sha256)
+    return statistics_of_moments(partial)
+
+
+def compute_moments(
+    source,
+    features: FeatureFn,
+    batch_size: int = 50,
+    drop_remainder: bool = False,
+    verbose: bool = False,
+    graph_sha256: str = "",
+    num_shards: int = 1,
+    shard_index: int = 0,
+) -> PartialMoments:
+    """The feature moments of one shard of a set of images: every ``num_shards``-th image from
+    ``shard_index`` (all of them for one shard). Merged with ``merge_partials``, the shards give
+    the statistics of one pass over all images.
+
+    Args: as ``compute_statistics``, and
+        num_shards: how many shards the images are split into (≥ 1).
+        shard_index: this shard, 0 ≤ shard_index < num_shards.
+
+    Raises:
+        ValueError: a bad shard, drop_remainder with several shards, or bad images.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
-    batches, count = _batches_and_count(source, batch_size)
+    if num_shards < 1 or not 0 <= shard_index < num_shards:
+        raise ValueError(f"need num_shards ≥ 1 and 0 ≤ shard_index < num_shards, got "
+                         f"num_shards={num_shards}, shard_index={shard_index}")
+    if drop_remainder and num_shards > 1:
+        raise ValueError("drop_remainder reproduces the original's single pass; it cannot be "
+                         "combined with num_shards > 1")
+    batches, count = _batches_and_count(source, batch_size, num_shards, shard_index)
     if drop_remainder:
         if count is None:
             raise ValueError("drop_remainder needs a source of known size (this dataset's is unknown)")
         batches = _truncated(batches, count // batch_size * batch_size)
         count = count // batch_size * batch_size
-    return statistics_of_batches(batches, features, count if verbose else None, graph_sha256)
+    moments, image_size = moments_of_batches(batches, features, count if verbose else None)
+    return PartialMoments(moments, shard_index, num_shards, image_size, graph_sha256)
+
+
+def moments_of_batches(
+    batches: Iterable[np.ndarray], features: FeatureFn, progress_total: int | None = None
+) -> tuple[RunningMoments, tuple[int, int] | None]:
+    """The moments of the features of batches of images (B, H, W, C), pixel values 0..255.
+
+    Args:
+        batches: the images, batch by batch (each batch is one call of ``features``).
+        features: maps a batch to features (B, d).
+        progress_total: show a progress bar over this many images.
+
+    Returns:
+        The moments (count 0 if there was no image) and the image size (H, W) if all shared one.
+    """
+    progress = None
+    if progress_total is not None:
+        progress = keras.utils.Progbar(progress_total, unit_name="image")
+    moments, sizes = None, set()
+    for batch in batches:
+        batch_features = np.asarray(features(batch))
+        if moments is None:
+            moments = RunningMoments(batch_features.shape[1])
+        moments.update(batch_features)
+        sizes.add(tuple(batch.shape[1:3]))
+        if progress is not None:
+            progress.add(batch.shape[0])
+    return moments or RunningMoments(0), next(iter(sizes)) if len(sizes) == 1 else None
+
+
+def statistics_of_moments(partial: PartialMoments) -> Statistics:
+    """The FID statistics of merged moments (a whole set: one shard, or every shard merged).
+
+    Raises:
+        ValueError: fewer than 2 images.
+    """
+    moments = partial.moments
+    if moments.count < 2:
+        raise ValueError(f"FID statistics need at least 2 images, got {moments.count}")
+    logging.info("FID statistics computed from %d images", moments.count)
+    _warn_about_sample_count(moments.count, moments.dim)
+    return Statistics(moments.mean, moments.covariance, moments.count, partial.image_size,
+                      partial.graph_sha256)
 
 
 def statistics_of_batches(
@@ -300,22 +342,5 @@ def statistics_of_batches(
     Raises:
         ValueError: fewer than 2 images, or bad images.
     """
-    progress = None
-    if progress_total is not None:
-        progress = keras.utils.Progbar(progress_total, unit_name="image")
-    moments, sizes = None, set()
-    for batch in batches:
-        batch_features = np.asarray(features(batch))
-        if moments is None:
-            moments = RunningMoments(batch_features.shape[1])
-        moments.update(batch_features)
-        sizes.add(tuple(batch.shape[1:3]))
-        if progress is not None:
-            progress.add(batch.shape[0])
-    used = moments.count if moments is not None else 0
-    if used < 2:
-        raise ValueError(f"FID statistics need at least 2 images, got {used}")
-    logging.info("FID statistics computed from %d images", used)
-    _warn_about_sample_count(used, moments.mean.shape[0])
-    image_size = next(iter(sizes)) if len(sizes) == 1 else None
-    return Statistics(moments.mean, moments.covariance, used, image_size, graph_sha256)
+    moments, image_size = moments_of_batches(batches, features, progress_total)
+    return statistics_of_moments(PartialMoments(moments, 0, 1, image_size, graph_sha256))

@@ -36,12 +36,15 @@ def _normal():
     return keras.initializers.RandomNormal(stddev=_STDDEV)
 
 
-def _batch_norm(name: str):
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+def _batch_norm(name: str, synchronized: bool):
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name,
+                                           synchronized=synchronized)
 
 
-def build_generator(image_size: int = 64, gf_dim: int = 64, noise_dim: int = NOISE_DIM) -> keras.Model:
-    """DCGAN generator: noise (B, noise_dim) float32 → images (B, size, size, 3) in [-1, 1]."""
+def build_generator(image_size: int = 64, gf_dim: int = 64, noise_dim: int = NOISE_DIM,
+                    sync_batch_norm: bool = False) -> keras.Model:
+    """DCGAN generator: noise (B, noise_dim) float32 → images (B, size, size, 3) in [-1, 1].
+    ``sync_batch_norm``: batch statistics over all replicas of a ``tf.distribute`` strategy."""
     check_image_size_and_width(image_size, gf_dim, "the filter width")
     start = image_size // 16
     noise = keras.Input((noise_dim,), name="noise")
@@ -49,13 +52,14 @@ def build_generator(image_size: int = 64, gf_dim: int = 64, noise_dim: int = NOI
         noise
     )
     x = keras.layers.Reshape((start, start, 8 * gf_dim), name="h0_reshape")(x)
-    x = keras.layers.ReLU(name="h0_relu")(_batch_norm("h0_bn")(x))
+    x = keras.layers.ReLU(name="h0_relu")(_batch_norm("h0_bn", sync_batch_norm)(x))
     for index, multiplier in enumerate((4, 2, 1), start=1):
         x = keras.layers.Conv2DTranspose(
             multiplier * gf_dim, 5, strides=2, padding="same", kernel_initializer=_normal(),
             name=f"h{index}_deconv",
         )(x)
-        x = keras.layers.ReLU(name=f"h{index}_relu")(_batch_norm(f"h{index}_bn")(x))
+        x = keras.layers.ReLU(name=f"h{index}_relu")(
+            _batch_norm(f"h{index}_bn", sync_batch_norm)(x))
     x = keras.layers.Conv2DTranspose(
         3, 5, strides=2, padding="same", kernel_initializer=_normal(), name="h4_deconv"
     )(x)
@@ -63,8 +67,10 @@ def build_generator(image_size: int = 64, gf_dim: int = 64, noise_dim: int = NOI
     return keras.Model(noise, images, name="generator")
 
 
-def build_discriminator(image_size: int = 64, df_dim: int = 64) -> keras.Model:
-    """DCGAN discriminator: images (B, size, size, 3) in [-1, 1] → logits (B,) float32."""
+def build_discriminator(image_size: int = 64, df_dim: int = 64,
+                        sync_batch_norm: bool = False) -> keras.Model:
+    """DCGAN discriminator: images (B, size, size, 3) in [-1, 1] → logits (B,) float32.
+    ``sync_batch_norm``: batch statistics over all replicas of a ``tf.distribute`` strategy."""
     check_image_size_and_width(image_size, df_dim, "the filter width")
     images = keras.Input((image_size, image_size, 3), name="images")
     x = images
@@ -75,7 +81,7 @@ def build_discriminator(image_size: int = 64, df_dim: int = 64) -> keras.Model:
             name=f"h{index}_conv",
         )(x)
         if index > 0:
-            x = _batch_norm(f"h{index}_bn")(x)
+            x = _batch_norm(f"h{index}_bn", sync_batch_norm)(x)
         x = keras.layers.LeakyReLU(negative_slope=0.2, name=f"h{index}_lrelu")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(1, kernel_initializer=_normal(), name="h4_dense")(x)

@@ -48,7 +48,7 @@ CRITIC_HEADS = ("per_image", "original")
 _NOISE_DIM = 128
 _ORIGINAL_HEAD_CELLS = 16  # the original's reshape to rows of 4·4·8·dim
 _BN_EPSILON = 1e-5
-_NORMALIZATIONS = ("layer", "batch", "none")
+_NORMALIZATIONS = ("layer", "batch", "sync_batch", "none")
 
 
 def _he_uniform():
@@ -67,8 +67,10 @@ def _conv(filters: int, kernel_size: int, he_init: bool, use_bias: bool, name: s
 
 
 def _normalization(kind: str, name: str):
-    if kind == "batch":
-        return keras.layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=0.9, name=name)
+    if kind in ("batch", "sync_batch"):
+        # sync_batch: statistics over the batches of all replicas of a tf.distribute strategy.
+        return keras.layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=0.9, name=name,
+                                               synchronized=kind == "sync_batch")
     if kind == "layer":
         # groups=1: statistics over (H, W, C) of each image, scale and offset per channel (tflib).
         return keras.layers.GroupNormalization(groups=1, epsilon=_BN_EPSILON, name=name)
@@ -101,7 +103,8 @@ def _residual_block(x, filters: int, resample: str, normalization: str, name: st
 
 
 def build_generator(
-    image_size: int = 64, dim: int = 64, noise_dim: int = _NOISE_DIM, batch_norm: bool = True
+    image_size: int = 64, dim: int = 64, noise_dim: int = _NOISE_DIM, batch_norm: bool = True,
+    sync_batch_norm: bool = False,
 ) -> keras.Model:
     """``GoodGenerator``: noise (B, noise_dim) float32 → images (B, size, size, 3) in [-1, 1].
 
@@ -110,9 +113,11 @@ def build_generator(
         dim: width multiplier (64 for 64×64, 32 for CIFAR-10 in the original runs).
         noise_dim: length of the noise vector (128 in the original).
         batch_norm: batch norm in the residual blocks and before the output (``BN_G``).
+        sync_batch_norm: batch statistics over all replicas of a ``tf.distribute`` strategy
+            instead of each replica's own batch.
     """
     check_image_size_and_width(image_size, dim, "dim")
-    normalization = "batch" if batch_norm else "none"
+    normalization = ("sync_batch" if sync_batch_norm else "batch") if batch_norm else "none"
     start = image_size // 16
     noise = keras.Input((noise_dim,), name="noise")
     x = keras.layers.Dense(start * start * 8 * dim, name="input_dense")(noise)
@@ -167,7 +172,8 @@ def build_discriminator(
     Args:
         image_size: input height and width, a multiple of 16.
         dim: width multiplier.
-        normalization: "layer" (the WGAN-GP critic), "batch" (the other losses) or "none".
+        normalization: "layer" (the WGAN-GP critic), "batch" (the other losses), "sync_batch"
+            (batch statistics over all replicas) or "none".
         head: "per_image" → scores (B,); "original" → the original's reshape, scores
             (B / images_per_score,), each mixing that many consecutive images (B must be a
             multiple of it).

@@ -1,0 +1,166 @@
+"""FID of a generator: its samples' Inception features, split over every replica and worker.
+
+Follows bioinf-jku/TTUR ``WGAN_GP/gan_64x64_FID.py``: ``num_samples`` images (the paper: 50,000)
+are generated ``sample_batch_size`` at a time (1000), turned into uint8 as the original does, fed
+to the Inception graph ``inception_batch_size`` at a time (200), and their statistics compared
+with the real data's.
+
+Under a ``tf.distribute`` strategy with R replicas, each call's noise (drawn on the host from
+``rng``, the same numbers as on one device) is cut into R consecutive row blocks; replica r
+generates its block on its device and computes its features there. The host adds the rows to
+float64 moments, and several workers merge their moments exactly (``moments_over_workers``):
+the statistics are those of one device up to float64 rounding, whatever the replica count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from ttur_tf.fid import frechet_distance
+from ttur_tf.fid.moments import RunningMoments
+from ttur_tf.fid.stats import Statistics
+
+__all__ = ["fid_of_generator", "generated_moments", "moments_over_workers",
+           "to_uint8_like_the_original"]
+
+
+def to_uint8_like_the_original(images) -> tf.Tensor:
+    """Images in [-1, 1] → uint8 0..255 as the original: ``((x + 1) * 127.5).astype('uint8')``.
+
+    Args:
+        images: float (B, H, W, C), NumPy or tensor.
+
+    Returns:
+        uint8 tensor (B, H, W, C). The cast truncates (0.999 → 0); values are clipped to
+        [0, 255] first, which changes nothing for tanh outputs and keeps out-of-range inputs
+        from wrapping around.
+
+    Raises:
+        ValueError: NaN or infinite values (a diverged generator; the cast would hide them).
+    """
+    images = tf.convert_to_tensor(images, tf.float32)
+    bad = int(tf.size(images)) - int(tf.math.count_nonzero(tf.math.is_finite(images)))
+    if bad:
+        raise ValueError(
+            f"the generator produced {bad} NaN or infinite pixel values: it has diverged (lower "
+            "the learning rates and resume from the last good checkpoint)"
+        )
+    return tf.cast(tf.clip_by_value((images + 1.0) * 127.5, 0.0, 255.0), tf.uint8)
+
+
+def _replica_features(gan, features, inception_batch_size: int):
+    """The function each replica runs on its block of noise (eagerly, one thread per replica:
+    ``features`` may be any callable, e.g. NumPy-based)."""
+
+    def run(noise):
+        if noise.shape[0] == 0:  # a last call with fewer rows than replicas
+            return tf.zeros([0, 0])
+        images = to_uint8_like_the_original(gan.generate_tensor(noise))
+        parts = [tf.convert_to_tensor(features(images[start:start + inception_batch_size]))
+                 for start in range(0, int(images.shape[0]), inception_batch_size)]
+        return tf.concat(parts, axis=0)
+
+    return run
+
+
+def generated_moments(gan, features, num_samples: int, sample_batch_size: int,
+                      inception_batch_size: int, rng: np.random.Generator,
+                      strategy: tf.distribute.Strategy | None = None) -> RunningMoments:
+    """Float64 moments of the features of ``num_samples`` generated images, over all workers.
+
+    Args:
+        gan: a ``ttur_tf.gan.GAN`` whose generator outputs images in [-1, 1].
+        features: maps uint8 batches (b, H, W, 3) to features (b, d): ``InceptionFeatures``.
+        num_samples: generated images (the paper: 50,000).
+        sample_batch_size: images generated per call, over all replicas together (the
+            original: 1000).
+        inception_batch_size: at most this many images per call of ``features`` on a replica.
+        rng: the noise source, separate from the training noise; every worker must pass one
+            seeded alike.
+        strategy: where to compute (default: the current strategy, one device outside any).
+
+    Returns:
+        The moments of every sample's features, the same on every worker.
+
+    Raises:
+        ValueError: bad sizes, or a generator that produced NaN or infinite values.
+    """
+    if num_samples < 1 or sample_batch_size < 1 or inception_batch_size < 1:
+        raise ValueError("num_samples, sample_batch_size and inception_batch_size must be ≥ 1, "
+                         f"got {num_samples}, {sample_batch_size}, {inception_batch_size}")
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    if min(num_samples, sample_batch_size) < replicas:
+        raise ValueError(f"num_samples ({num_samples}) and sample_batch_size "
+                         f"({sample_batch_size}) must be at least the number of replicas "
+                         f"({replicas}): every replica generates a share of each call")
+    moments = None
+    for start in range(0, num_samples, sample_batch_size):
+        noise = gan.numpy_noise(rng, min(sample_batch_size, num_samples - start))
+        block = -(-noise.shape[0] // replicas)  # rows per replica; the last replica's may be
+        # fewer, and none at all only in a last call of fewer rows than replicas (skipped below)
+
+        def replica_noise(context, noise=noise, block=block):
+            first = context.replica_id_in_sync_group * block
+            return tf.constant(noise[first:first + block])
+
+        per_replica = strategy.experimental_distribute_values_from_function(replica_noise)
+        outputs = strategy.run(_replica_features(gan, features, inception_batch_size),
+                               args=(per_replica,))
+        for output in strategy.experimental_local_results(outputs):
+            if output.shape[0]:
+                rows = np.asarray(output)
+                if moments is None:
+                    moments = RunningMoments(rows.shape[1])
+                moments.update(rows)
+    return moments_over_workers(strategy, moments)
+
+
+def _workers(strategy) -> int:
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return 1
+    return strategy.num_replicas_in_sync // len(strategy.extended.worker_devices)
+
+
+def moments_over_workers(strategy, moments: RunningMoments) -> RunningMoments:
+    """The merge of every worker's moments (``moments`` itself on a single worker).
+
+    Each worker's (count, mean, scatter) is gathered in float64 by one of its replicas and the
+    parts are merged pairwise in worker order, so every worker ends with the same moments.
+    """
+    if _workers(strategy) == 1:
+        return moments
+    dim = moments.dim
+    count, mean, scatter = moments.moments()
+    packed = np.concatenate([[count], mean, scatter.ravel()])[np.newaxis]
+    local_replicas = len(strategy.extended.worker_devices)
+
+    def own_part(context):  # the worker's first replica carries its moments, the others nothing
+        first = context.replica_id_in_sync_group % local_replicas == 0
+        return tf.constant(packed if first else np.zeros_like(packed))
+
+    parts = strategy.experimental_distribute_values_from_function(own_part)
+    every_part = strategy.gather(parts, axis=0).numpy()
+    merged = RunningMoments(dim)
+    for part in every_part:
+        if part[0] > 0:
+            merged.merge(RunningMoments.from_moments(
+                int(part[0]), part[1:1 + dim], part[1 + dim:].reshape(dim, dim)))
+    return merged
+
+
+def fid_of_generator(gan, features, reference: Statistics, num_samples: int,
+                     sample_batch_size: int, inception_batch_size: int, rng: np.random.Generator,
+                     strategy: tf.distribute.Strategy | None = None) -> float:
+    """FID of ``num_samples`` generator samples against ``reference`` (arguments as
+    ``generated_moments``).
+
+    Raises:
+        ValueError: fewer than 2 samples, or a generator that produced NaN or infinite values.
+    """
+    moments = generated_moments(gan, features, num_samples, sample_batch_size,
+                                inception_batch_size, rng, strategy)
+    if moments is None or moments.count < 2:
+        raise ValueError(f"FID needs at least 2 samples, got {num_samples}")
+    return frechet_distance(moments.mean, moments.covariance, reference.mu, reference.sigma)
