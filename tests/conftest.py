@@ -29,6 +29,16 @@ from ttur_tf.fid import InceptionFeatures
 from ttur_tf.fid.standin import write_standin_graph
 
 
+def pytest_collection_modifyitems(config, items):
+    """``heavy`` tests run only with TTUR_HEAVY_TESTS=1 (see README: Tests and benchmarks)."""
+    if os.environ.get("TTUR_HEAVY_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="heavy: set TTUR_HEAVY_TESTS=1 to run it")
+    for item in items:
+        if "heavy" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def standin_graph_path(tmp_path_factory):
     """Path of the stand-in ``classify_image_graph_def.pb``."""

@@ -84,15 +84,16 @@ def assert_same_weights(expected, actual):
         assert_close(other.numpy(), variable.numpy(), variable.path)
 
 
-# n_critic is handled in GAN.train_step alone, the same for every model, and under a strategy
-# one critic update is the 5-update code with one iteration: 5 updates are checked on the DCGAN
-# (batch norm) and the language model (gradient penalty), 1 on the DCGAN (the quick tier) and the
-# image ResNet (gradient penalty, the image layout), whose 5-update graph takes minutes to build.
+# 1 and 5 critic updates of each model: the DCGAN (batch norm), the language model and the image
+# ResNet (gradient penalty, the image layout). The 5-update and ResNet runs cost half a minute to
+# minutes each (building their graphs for two replicas): they are ``heavy`` (TTUR_HEAVY_TESTS=1).
 @pytest.mark.parametrize("model, loss, n_critic", [
-    pytest.param("resnet", "wgan-gp", 1, marks=pytest.mark.slow),
     ("dcgan", "dcgan", 1),
-    pytest.param("dcgan", "dcgan", 5, marks=pytest.mark.slow),
-    pytest.param("language", "wgan-gp", 5, marks=pytest.mark.slow),
+    pytest.param("language", "wgan-gp", 1, marks=pytest.mark.slow),
+    pytest.param("resnet", "wgan-gp", 1, marks=[pytest.mark.slow, pytest.mark.heavy]),
+    pytest.param("resnet", "wgan-gp", 5, marks=[pytest.mark.slow, pytest.mark.heavy]),
+    pytest.param("dcgan", "dcgan", 5, marks=[pytest.mark.slow, pytest.mark.heavy]),
+    pytest.param("language", "wgan-gp", 5, marks=[pytest.mark.slow, pytest.mark.heavy]),
 ])
 def test_two_replicas_compute_what_one_device_computes_with_the_same_global_batch(
         model, loss, n_critic):

@@ -23,11 +23,11 @@ __all__ = ["NOISE_DIM", "ORIGINAL_SETTINGS", "build_discriminator", "build_gener
 
 NOISE_DIM = 100
 # DCGAN_FID_batched: main.py's defaults (learning rates 2e-4, Adam beta1 0.5, beta2 TF1's 0.999)
-# and run.sh (FID every 5000 steps, Inception batches of 100). The paper's rates per data set are
+# and run.sh (FID every 5000 steps; its Inception batches of 100 change memory, not the FID). The paper's rates per data set are
 # in the configs/dcgan_*.flags files; the number of steps there comes from run.sh's epochs.
 ORIGINAL_SETTINGS = dict(
     dim=64, loss="dcgan", d_lr=2e-4, g_lr=2e-4, d_beta1=0.5, d_beta2=0.999, g_beta1=0.5,
-    g_beta2=0.999, steps=100_000, checkpoint_every=2000, fid_every=5000, fid_batch_size=100,
+    g_beta2=0.999, steps=100_000, checkpoint_every=2000, fid_every=5000,
 )
 _STDDEV = 0.02
 
