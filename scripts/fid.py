@@ -1,15 +1,18 @@
-"""Computes the FID between two image folders or .npz statistics files.
+"""Computes the FID (and KID, Inception Score, precision/recall) between two image sets.
 
-    python scripts/fid.py PATH1 PATH2 [--inception_path=…] [--batch_size=50]
+    python scripts/fid.py PATH1 PATH2 [--metrics=fid,kid,is,pr] [--inception_path=…] [--batch_size=50]
 
 Each PATH is a folder of PNG/JPEG/BMP/WebP images, an .npz with `mu` and `sigma` (ours or the
-original project's), or tfds:NAME[/SPLIT]. The last line printed is `FID: <value>`.
+original project's; with `features` too for KID and precision/recall), an .npz of images, or
+tfds:NAME[/SPLIT]. PATH1 is the judged set (generated images), PATH2 the reference. Each set is
+read once whatever the metrics; one line per metric, and `FID: <value>` last when FID is asked for.
 """
 
 from absl import app, flags
 
 from ttur_tf import cli
-from ttur_tf.fid import fid_between
+from ttur_tf.metrics.compare_sets import scores_between
+from ttur_tf.metrics.image_metrics import METRICS, parse_metrics
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
@@ -21,7 +24,21 @@ def define_flags(flag_values: flags.FlagValues) -> None:
         "drop_remainder", False,
         "Drop the last partial batch, as the original fid.py does (parity with its image count).",
         **fv)
+    flags.DEFINE_string("metrics", "fid", f"Comma-separated, any of {','.join(METRICS)}: fid, "
+                        "kid (with kid_std: 100 subsets of 1,000), is (PATH1's Inception Score, "
+                        "10 splits), pr (precision and recall, k = 3).", **fv)
+    flags.DEFINE_integer("seed", 0, "Seed of KID's subsets.", **fv)
     flags.DEFINE_boolean("deterministic", False, "Enable TensorFlow op determinism.", **fv)
+    flags.register_validator("metrics", _valid_metrics, f"--metrics: a choice of "
+                             f"{','.join(METRICS)}", **fv)
+
+
+def _valid_metrics(value: str) -> bool:
+    try:
+        parse_metrics(value)
+    except ValueError:
+        return False
+    return True
 
 
 def main(argv, flag_values: flags.FlagValues) -> None:
@@ -30,18 +47,28 @@ def main(argv, flag_values: flags.FlagValues) -> None:
     if flag_values.deterministic:
         cli.enable_determinism()
     with cli.user_errors_exit():
-        fid, first, second = fid_between(
+        scores, first, second = scores_between(
             argv[1],
             argv[2],
+            metrics=flag_values.metrics,
             inception_path=flag_values.inception_path,
             batch_size=flag_values.batch_size,
             drop_remainder=flag_values.drop_remainder,
             verbose=True,
+            seed=flag_values.seed,
         )
     for path, stats in ((argv[1], first), (argv[2], second)):
         count = f"{stats.num_images} images" if stats.num_images else "image count not recorded"
         print(f"{path}: {count}")
-    print(f"FID: {fid}")
+    if "kid" in scores:
+        print(f"KID: {scores['kid']} ± {scores['kid_std']}")
+    if "inception_score" in scores:
+        print(f"IS ({argv[1]}): {scores['inception_score']} ± {scores['inception_score_std']}")
+    if "precision" in scores:
+        print(f"precision: {scores['precision']}")
+        print(f"recall: {scores['recall']}")
+    if "fid" in scores:
+        print(f"FID: {scores['fid']}")
 
 
 if __name__ == "__main__":

@@ -19,10 +19,12 @@ from pathlib import Path
 from absl import flags
 
 from ttur_tf import cli
+from ttur_tf.data.image_sources import image_batches
 from ttur_tf.fid import InceptionFeatures
 from ttur_tf.fid.moments import load_partial, merge_partials, save_partial
 from ttur_tf.fid.stats import compute_moments, statistics_of_moments
 from ttur_tf.files import check_writable_folder
+from ttur_tf.metrics.image_metrics import collect_features
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
@@ -41,6 +43,9 @@ def define_flags(flag_values: flags.FlagValues) -> None:
                          "every num_shards-th image from this index.", lower_bound=0, **fv)
     flags.DEFINE_list("merge", [], "Partial files of every shard (comma-separated) to merge into "
                       "the statistics --out; no image is read.", **fv)
+    flags.DEFINE_boolean("features", False, "Store the pool_3 features themselves too (N × 2048 "
+                         "float32, 400 MB at 50,000 images), which KID and precision/recall "
+                         "compare; one process only (no --num_shards).", **fv)
     flags.DEFINE_boolean("deterministic", False, "Enable TensorFlow op determinism.", **fv)
     flags.mark_flag_as_required("out", **fv)
     flags.register_validator("out", lambda out: out.endswith(".npz"), "--out must end in .npz",
@@ -48,6 +53,10 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.register_multi_flags_validator(
         ["data", "merge"], lambda values: bool(values["data"]) != bool(values["merge"]),
         "give either --data (images to read) or --merge (partial files to combine)", **fv)
+    flags.register_multi_flags_validator(
+        ["features", "num_shards", "merge"],
+        lambda values: not values["features"] or (values["num_shards"] == 1 and not values["merge"]),
+        "--features is for one process: the statistics of every image in one pass", **fv)
     flags.register_multi_flags_validator(
         ["num_shards", "shard_index"],
         lambda values: values["shard_index"] < values["num_shards"],
@@ -71,6 +80,15 @@ def main(argv, flag_values: flags.FlagValues) -> None:
                   f"{len(flag_values.merge)} shards")
             return
         features = InceptionFeatures(flag_values.inception_path)
+        if flag_values.features:
+            images = image_batches(flag_values.data, flag_values.batch_size,
+                                   drop_remainder=flag_values.drop_remainder)
+            collector, image_size = collect_features(images.batches, features, ("fid", "kid"),
+                                                     images.count)
+            stats = collector.statistics(image_size, features.graph_sha256)
+            stats.save(out)
+            print(f"wrote {out}: statistics and features of {stats.num_images} images")
+            return
         partial = compute_moments(
             flag_values.data,
             features,

@@ -7,7 +7,7 @@ import pytest
 from conftest import random_images, write_png_folder
 from PIL import Image
 
-from ttur_tf.fid.image_files import decoded_images, list_image_files
+from ttur_tf.data.image_files import decoded_images, list_image_files
 
 
 def save_with_pil(path, image, **options):

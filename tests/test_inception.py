@@ -27,6 +27,19 @@ def features_one_image_at_a_time_in_a_session(graph_path, images):
         ).reshape(len(images), -1)
 
 
+def logits_one_image_at_a_time_in_a_session(graph_path, images):
+    """The Inception Score reference's logits: the unmodified graph fed batch size 1, pool_3
+    multiplied by the second input of softmax/logits/MatMul (no bias)."""
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(graph_path.read_bytes())
+    with tf.compat.v1.Session(graph=tf.Graph()) as session:
+        tf.compat.v1.import_graph_def(graph_def, name="net")
+        weights = session.graph.get_operation_by_name("net/softmax/logits/MatMul").inputs[1]
+        logits = tf.matmul(tf.reshape(session.graph.get_tensor_by_name("net/pool_3:0"), [1, 2048]), weights)
+        return np.concatenate([session.run(logits, {"net/ExpandDims:0": image[None]})
+                               for image in images.astype(np.float32)])
+
+
 def pixels(count, height, width, channels=3, seed=0):
     return np.random.default_rng(seed).uniform(0, 255, (count, height, width, channels)).astype(np.float32)
 
@@ -206,3 +219,26 @@ def test_a_graph_that_imports_but_cannot_run_fails_at_load_with_the_file_named(t
     broken.write_bytes(graph.as_graph_def().SerializeToString())
     with pytest.raises(InceptionGraphError, match="unrunnable.pb cannot be run"):
         InceptionFeatures(broken)
+
+
+def test_batched_class_logits_equal_the_inception_score_reference_one_image_at_a_time(standin_features, standin_graph_path):
+    images = pixels(4, 40, 40)
+    features, logits = standin_features.features_and_logits(images)
+    reference = logits_one_image_at_a_time_in_a_session(standin_graph_path, images)
+    assert standin_features.num_classes == 1008 and logits.shape == (4, 1008)
+    np.testing.assert_allclose(logits.numpy(), reference, rtol=1e-4, atol=1e-5 * np.abs(reference).max())
+    np.testing.assert_array_equal(features.numpy(), standin_features(images).numpy())
+
+
+def test_a_graph_without_a_classifier_cannot_give_logits(tmp_path, standin_graph_path):
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(standin_graph_path.read_bytes())
+    kept = [node for node in graph_def.node if not node.name.startswith("softmax")]
+    del graph_def.node[:]
+    graph_def.node.extend(kept)
+    path = tmp_path / "classify_image_graph_def.pb"
+    path.write_bytes(graph_def.SerializeToString())
+    features = InceptionFeatures(path, download=False)
+    assert features.num_classes is None
+    with pytest.raises(InceptionGraphError, match="has no classifier"):
+        features.features_and_logits(pixels(1, 8, 8))

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from conftest import ROOT, TWO_DEVICES, mean_color_features
 from fid_worker import INCEPTION_BATCH, NUM_SAMPLES, SAMPLE_BATCH, ElementwiseGenerator, color_features

@@ -30,7 +30,8 @@ from absl import logging
 
 from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
 from ttur_tf.errors import first_line
-from ttur_tf.fid import image_files
+from ttur_tf.data import image_files
+from ttur_tf.data.image_sources import read_npz_images
 
 __all__ = [
     "PAPER_DATASETS",
@@ -159,19 +160,7 @@ def _from_folder(folder: Path, image_size: int | None) -> ImageData:
 
 
 def _from_npz(path: Path, image_size: int | None) -> ImageData:
-    with np.load(path) as archive:
-        keys = list(archive.keys())
-        if "images" in keys:
-            images = archive["images"]
-        elif len(keys) == 1:
-            images = archive[keys[0]]
-        else:
-            raise ValueError(f"{path}: put the images under the key 'images' (found keys {keys})")
-    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or len(images) < 1:
-        raise ValueError(
-            f"{path}: expected a uint8 array (N, H, W, 3) with N ≥ 1, got {images.dtype} "
-            f"{images.shape}"
-        )
+    images = read_npz_images(path)
     image_size = image_size or min(images.shape[1:3])
     table = tf.constant(images)
 

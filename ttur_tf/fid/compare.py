@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ttur_tf.fid import frechet, inception, stats
 
-__all__ = ["fid_between", "statistics_of"]
+__all__ = ["check_comparable", "check_exists", "fid_between", "statistics_of"]
 
 
 def _is_statistics_file(source) -> bool:
@@ -47,13 +47,15 @@ def statistics_of(
     )
 
 
-def _check_exists(source) -> None:
+def check_exists(source) -> None:
+    """A path that is not there is a clear error (tfds sources are checked when loaded)."""
     if isinstance(source, (str, os.PathLike)) and not str(source).startswith("tfds:"):
         if not Path(source).exists():
             raise FileNotFoundError(f"{source} does not exist (expected a folder of images or an .npz)")
 
 
-def _warn_if_incomparable(first: stats.Statistics, second: stats.Statistics) -> None:
+def check_comparable(first: stats.Statistics, second: stats.Statistics) -> None:
+    """Warns when two statistics come from different image sizes or Inception graphs."""
     if first.image_size and second.image_size and first.image_size != second.image_size:
         warnings.warn(
             f"the two sets were computed from images of different sizes ({first.image_size} vs "
@@ -88,7 +90,7 @@ def fid_between(
         (fid, statistics of source1, statistics of source2).
     """
     for source in (source1, source2):
-        _check_exists(source)
+        check_exists(source)
     features = None
     if not (_is_statistics_file(source1) and _is_statistics_file(source2)):
         features = inception.InceptionFeatures(inception_path)
@@ -96,5 +98,5 @@ def fid_between(
         statistics_of(source, features, batch_size, drop_remainder, verbose)
         for source in (source1, source2)
     )
-    _warn_if_incomparable(first, second)
+    check_comparable(first, second)
     return frechet.frechet_distance(first.mu, first.sigma, second.mu, second.sigma), first, second

@@ -54,6 +54,9 @@ GRAPH_FILENAME = "classify_image_graph_def.pb"
 INPUT_TENSOR = "ExpandDims:0"
 OUTPUT_NODE = "pool_3"
 FEATURE_DIM = 2048
+# The classifier's matrix product; its second input is the (2048, 1008) weight matrix, which the
+# Inception Score's reference code (openai/improved-gan) multiplies pool_3 with (no bias).
+CLASSIFIER_MATMUL = "softmax/logits/MatMul"
 _ENV_DIR = "TTUR_INCEPTION_DIR"
 _ENV_URL = "TTUR_INCEPTION_URL"  # a mirror of the tarball (same bytes), e.g. inside a firewall
 _SOURCE_CHECKOUT_DIR = Path(__file__).resolve().parents[2] / "inception"
@@ -312,6 +315,21 @@ def _import_pool3(graph_def: tf.compat.v1.GraphDef, path: Path):
     return pool3_fn
 
 
+def _class_weights(graph_def: tf.compat.v1.GraphDef) -> np.ndarray | None:
+    """The classifier's (2048, classes) float32 weights, or None if the graph has none."""
+    by_name = {node.name: node for node in graph_def.node}
+    matmul = by_name.get(CLASSIFIER_MATMUL)
+    if matmul is None or len(matmul.input) < 2:
+        return None
+    weights = by_name.get(matmul.input[1].split(":")[0])
+    while weights is not None and weights.op == "Identity":  # frozen variables read through one
+        weights = by_name.get(weights.input[0].split(":")[0])
+    if weights is None or weights.op != "Const":
+        return None
+    matrix = tf.make_ndarray(weights.attr["value"].tensor).astype(np.float32)
+    return matrix if matrix.ndim == 2 and matrix.shape[0] == FEATURE_DIM else None
+
+
 def _check_pixel_range(images) -> None:
     """Eager checks that images hold pixel values 0..255 (errors for NaN, ±inf, values below 0
     or above 255)."""
@@ -406,8 +424,13 @@ class InceptionFeatures:
         self.graph_path = locate_graph(inception_path, download=download)
         data = self.graph_path.read_bytes()
         self.graph_sha256 = hashlib.sha256(data).hexdigest()
-        self._pool3 = _import_pool3(read_graph_def(self.graph_path, data), self.graph_path)
+        graph_def = read_graph_def(self.graph_path, data)
+        self._pool3 = _import_pool3(graph_def, self.graph_path)
         self._features = tf.function(self._features_of_prepared, reduce_retracing=True)
+        weights = _class_weights(graph_def)
+        self._class_weights = None if weights is None else tf.constant(weights)
+        self._features_and_logits = tf.function(self._features_and_logits_of_prepared,
+                                                reduce_retracing=True)
 
     @property
     def graph(self) -> tf.Graph:
@@ -416,6 +439,38 @@ class InceptionFeatures:
 
     def _features_of_prepared(self, images: tf.Tensor) -> tf.Tensor:
         return tf.reshape(self._pool3(images), [-1, FEATURE_DIM])
+
+    def _features_and_logits_of_prepared(self, images: tf.Tensor):
+        features = self._features_of_prepared(images)
+        return features, tf.matmul(features, self._class_weights)
+
+    @property
+    def num_classes(self) -> int | None:
+        """The classifier's number of classes (1008 for the 2015 graph), None without one."""
+        return None if self._class_weights is None else int(self._class_weights.shape[1])
+
+    def features_and_logits(self, images) -> tuple[tf.Tensor, tf.Tensor]:
+        """Pool_3 features and class logits of a batch, from one run of the graph.
+
+        The logits are pool_3 times the classifier's weights, without its bias, as the
+        Inception Score's reference code computes them (its softmax of these is the IS's p(y|x)).
+
+        Args:
+            images: as ``__call__``.
+
+        Returns:
+            float32 tensors (N, 2048) and (N, classes).
+
+        Raises:
+            InceptionGraphError: the graph has no classifier (``softmax/logits/MatMul``).
+        """
+        if self._class_weights is None:
+            raise InceptionGraphError(
+                f"{self.graph_path} has no classifier ({CLASSIFIER_MATMUL} with constant weights): "
+                "the Inception Score needs the original graph's class logits. "
+                f"{_how_to_install()}"
+            )
+        return self._features_and_logits(prepare_images(images))
 
     def __call__(self, images) -> tf.Tensor:
         """Pool_3 features of a batch.

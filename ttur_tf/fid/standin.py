@@ -9,7 +9,9 @@ this builds a frozen graph with the same node names and the same quirks, and fix
     → Sub 128 → Mul 1/128 → conv → BatchNormWithGlobalNormalization (an op removed in GraphDef
       version 9; the GraphDef's producer version is below 9, as the original's) → ReLU → max pool
     → conv to 2048 channels → ReLU → pool_3 (AvgPool, [N, 1, 1, 2048])
-    → pool_3/_reshape (Reshape hard-coded to [1, 2048]) → softmax/logits → softmax
+    → pool_3/_reshape (Reshape hard-coded to [1, 2048]) → softmax/logits/MatMul (with
+      softmax/weights, the matrix the Inception Score's reference code reads) → + softmax/biases
+      = softmax/logits → softmax
 
 Its features are NOT Inception features: FIDs computed with it are only good for checking code.
 """
@@ -65,7 +67,9 @@ def _build_graph_def(seed: int) -> tf.compat.v1.GraphDef:
         pool3 = tf.nn.avg_pool2d(x, ksize=9, strides=1, padding="VALID", name="pool_3")
         flat = tf.reshape(pool3, [1, 2048], name="pool_3/_reshape")
         w3 = const(rng.normal(0, 0.05, (2048, 1008)), "softmax/weights")
-        logits = tf.matmul(flat, w3, name="softmax/logits")
+        b3 = const(rng.normal(0, 0.05, 1008), "softmax/biases")
+        product = tf.matmul(flat, w3, name="softmax/logits/MatMul")
+        logits = tf.add(product, b3, name="softmax/logits")
         tf.nn.softmax(logits, name="softmax")
     graph_def = graph.as_graph_def()
     for node in graph_def.node:

@@ -23,16 +23,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import keras
 import numpy as np
-import tensorflow as tf
 from absl import logging
 
 import ttur_tf
-from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
-from ttur_tf.fid import image_files
+from ttur_tf.data.image_sources import image_batches
 from ttur_tf.fid.moments import PartialMoments, RunningMoments, read_npz
 from ttur_tf.files import atomic_output
 
@@ -63,6 +61,8 @@ class Statistics:
         num_images: how many images they were computed from (0 if unknown, e.g. an original file).
         image_size: (H, W) of the images if they all had one size, else None.
         graph_sha256: SHA-256 of the Inception graph used ("" if unknown).
+        features: the (N, 2048) float32 pool_3 features themselves, if kept (KID and
+            precision/recall compare features, not moments); None otherwise.
     """
 
     mu: np.ndarray
@@ -70,9 +70,11 @@ class Statistics:
     num_images: int = 0
     image_size: tuple[int, int] | None = None
     graph_sha256: str = ""
+    features: np.ndarray | None = None
 
     def save(self, path: str | os.PathLike) -> None:
-        """Writes the statistics atomically as .npz with keys mu, sigma (and metadata).
+        """Writes the statistics atomically as .npz with keys mu, sigma (and metadata, and
+        ``features`` when kept; the original project reads such a file unchanged).
 
         Raises:
             OutputError: the file cannot be written (the message says why).
@@ -86,6 +88,7 @@ class Statistics:
                 image_size=np.array(self.image_size or (-1, -1), dtype=np.int64),
                 graph_sha256=np.str_(self.graph_sha256),
                 ttur_tf_version=np.str_(ttur_tf.__version__),
+                **({} if self.features is None else {"features": self.features}),
             )
 
 
@@ -111,90 +114,13 @@ def load_statistics(path: str | os.PathLike) -> Statistics:
             f"{path}: mu must have shape (d,) and sigma (d, d), got {mu.shape} and {sigma.shape}"
         )
     image_size = size if len(size) == 2 and min(size) > 0 else None
-    return Statistics(mu, sigma, num_images, image_size, sha)
+    features = arrays.get("features")
+    if features is not None and (features.ndim != 2 or features.shape[1] != mu.shape[0]):
+        raise ValueError(f"{path}: features must have shape (N, {mu.shape[0]}), got {features.shape}")
+    return Statistics(mu, sigma, num_images, image_size, sha, features)
 
 
-def _batched_array(images: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
-    if images.ndim != 4:
-        raise ValueError(
-            f"an image array must have shape (N, H, W, C) (channels last), got {images.shape}"
-        )
-    for start in range(0, images.shape[0], batch_size):
-        yield images[start : start + batch_size]
-
-
-def _batched_by_size(images: Iterable[np.ndarray], batch_size: int) -> Iterator[np.ndarray]:
-    """Stacks consecutive images of one size into batches of at most ``batch_size``."""
-    pending: list[np.ndarray] = []
-    for image in images:
-        if pending and (len(pending) == batch_size or image.shape != pending[0].shape):
-            yield np.stack(pending)
-            pending = []
-        pending.append(image)
-    if pending:
-        yield np.stack(pending)
-
-
-def _tfds_images(source: str) -> tuple[tf.data.Dataset, int | None]:
-    dataset, _ = load_tfds(*parse_tfds_source(source), feature="image")
-    count = int(dataset.cardinality())
-    return dataset.map(lambda example: example["image"]), count if count >= 0 else None
-
-
-def _dataset_batches(dataset: tf.data.Dataset, batch_size: int) -> Iterator[np.ndarray]:
-    rank = dataset.element_spec.shape.rank
-    if rank == 4:
-        return (batch.numpy() for batch in dataset)
-    if rank == 3:
-        return _batched_by_size((image.numpy() for image in dataset), batch_size)
-    raise ValueError(
-        f"a dataset must yield images (H, W, C) or batches (B, H, W, C), got elements of shape "
-        f"{dataset.element_spec.shape} (for tfds dicts, map to the 'image' key)"
-    )
-
-
-def _shard_size(count: int | None, num_shards: int, shard_index: int) -> int | None:
-    return None if count is None else len(range(shard_index, count, num_shards))
-
-
-def _batches_and_count(
-    source, batch_size: int, num_shards: int = 1, shard_index: int = 0
-) -> tuple[Iterator[np.ndarray], int | None]:
-    """The source's images (every num_shards-th from shard_index) in batches, and their count."""
-    if isinstance(source, np.ndarray):
-        if source.ndim == 4:
-            source = source[shard_index::num_shards]
-        return _batched_array(source, batch_size), source.shape[0]
-    if isinstance(source, tf.data.Dataset):
-        count = int(source.cardinality())
-        if num_shards > 1 and source.element_spec.shape.rank == 4:
-            raise ValueError("to shard a dataset of batches, unbatch it first (.unbatch())")
-        dataset = source.shard(num_shards, shard_index) if num_shards > 1 else source
-        return (_dataset_batches(dataset, batch_size),
-                _shard_size(count if count >= 0 else None, num_shards, shard_index))
-    if isinstance(source, str) and source.startswith(TFDS_PREFIX):
-        dataset, count = _tfds_images(source)
-        dataset = dataset.shard(num_shards, shard_index) if num_shards > 1 else dataset
-        return _dataset_batches(dataset, batch_size), _shard_size(count, num_shards, shard_index)
-    if isinstance(source, (str, os.PathLike)):
-        files = image_files.list_image_files(source)[shard_index::num_shards]
-        return _batched_by_size(image_files.decoded_images(files), batch_size), len(files)
-    raise TypeError(
-        f"unsupported image source {type(source).__name__}: pass an array (N, H, W, C), a folder, "
-        "'tfds:NAME[/SPLIT]' or a tf.data.Dataset"
-    )
-
-
-def _truncated(batches: Iterable[np.ndarray], limit: int) -> Iterator[np.ndarray]:
-    remaining = limit
-    for batch in batches:
-        if remaining <= 0:
-            return
-        yield batch[:remaining]
-        remaining -= min(remaining, batch.shape[0])
-
-
-def _warn_about_sample_count(count: int, dim: int) -> None:
+def warn_about_sample_count(count: int, dim: int) -> None:
     if count <= dim:
         warnings.warn(
             f"only {count} images for {dim}-dimensional features: the covariance is rank-deficient "
@@ -264,21 +190,9 @@ def compute_moments(
     Raises:
         ValueError: a bad shard, drop_remainder with several shards, or bad images.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
-    if num_shards < 1 or not 0 <= shard_index < num_shards:
-        raise ValueError(f"need num_shards ≥ 1 and 0 ≤ shard_index < num_shards, got "
-                         f"num_shards={num_shards}, shard_index={shard_index}")
-    if drop_remainder and num_shards > 1:
-        raise ValueError("drop_remainder reproduces the original's single pass; it cannot be "
-                         "combined with num_shards > 1")
-    batches, count = _batches_and_count(source, batch_size, num_shards, shard_index)
-    if drop_remainder:
-        if count is None:
-            raise ValueError("drop_remainder needs a source of known size (this dataset's is unknown)")
-        batches = _truncated(batches, count // batch_size * batch_size)
-        count = count // batch_size * batch_size
-    moments, image_size = moments_of_batches(batches, features, count if verbose else None)
+    images = image_batches(source, batch_size, num_shards, shard_index, drop_remainder)
+    moments, image_size = moments_of_batches(images.batches, features,
+                                             images.count if verbose else None)
     return PartialMoments(moments, shard_index, num_shards, image_size, graph_sha256)
 
 
@@ -320,7 +234,7 @@ def statistics_of_moments(partial: PartialMoments) -> Statistics:
     if moments.count < 2:
         raise ValueError(f"FID statistics need at least 2 images, got {moments.count}")
     logging.info("FID statistics computed from %d images", moments.count)
-    _warn_about_sample_count(moments.count, moments.dim)
+    warn_about_sample_count(moments.count, moments.dim)
     return Statistics(moments.mean, moments.covariance, moments.count, partial.image_size,
                       partial.graph_sha256)
 
