@@ -157,3 +157,28 @@ def test_every_flagfile_parses_into_a_valid_config(flagfile):
         assert resolved.d_lr != resolved.g_lr and resolved.n_critic == 1
     if flagfile.name.endswith("_orig.flags"):
         assert config.lr is not None and resolved.d_lr == resolved.g_lr
+
+
+@pytest.mark.filterwarnings("ignore:only|the covariances")
+def test_a_run_logs_every_asked_metric_and_its_best_from_the_same_samples(tmp_path, image_npz):
+    config = tiny_config(tmp_path / "run", image_npz, fid_every=2, fid_num_samples=12,
+                         fid_sample_batch_size=6, fid_batch_size=6, metrics="fid,kid,pr")
+    result = train(config, features=mean_color_features)
+    tags = event_tags(config.logdir)
+    for name in ("fid", "kid", "kid_std", "precision", "recall"):
+        assert tags[name] == [2, 4], name
+    for name in ("fid", "kid", "precision", "recall"):
+        assert tags[f"best_{name}"] == [2, 4] and tags[f"best_{name}_step"] == [2, 4], name
+    assert "inception_score" not in tags
+    assert set(result.last_scores) == {"fid", "kid", "kid_std", "precision", "recall"}
+    assert Statistics is not None and np.load(Path(config.logdir) / "reference_stats.npz")["features"].shape == (40, 6)
+    # The best values are checkpointed: a resumed run keeps them.
+    best = tf.train.load_checkpoint(str(Path(config.logdir) / "checkpoints"))
+    names = [name for name in best.get_variable_to_shape_map() if name.startswith("best_scores")]
+    assert len(names) == 2
+
+
+def test_resuming_with_other_metrics_is_refused_with_the_difference(tmp_path, image_npz):
+    train(tiny_config(tmp_path / "run", image_npz, steps=2))
+    with pytest.raises(Exception, match=r"metrics 'fid' \(now 'fid,kid'\)"):
+        train(tiny_config(tmp_path / "run", image_npz, steps=4, metrics="fid,kid", fid_every=2))

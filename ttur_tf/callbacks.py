@@ -27,12 +27,12 @@ from ttur_tf.files import write_bytes_atomically
 from ttur_tf.fid.stats import Statistics
 from ttur_tf.metrics.ngram import NgramLanguageModel
 from ttur_tf.sample_statistics import (
-    fid_of_generator, generated_moments, to_uint8_like_the_original,
+    generated_moments, scores_of_generator, to_uint8_like_the_original,
 )
 
 __all__ = [
     "CheckpointSaver",
-    "FIDEvaluator",
+    "ImageMetricsEvaluator",
     "JSDEvaluator",
     "NonFiniteLossError",
     "SampleGridWriter",
@@ -138,20 +138,26 @@ class SampleGridWriter(keras.callbacks.Callback):
         )
 
 
-class FIDEvaluator(keras.callbacks.Callback):
-    """Every ``every`` steps logs ``fid`` and ``best_fid`` (with ``best_fid_step``).
+class ImageMetricsEvaluator(keras.callbacks.Callback):
+    """Every ``every`` steps: the image ``metrics`` of one set of generated samples, logged as
+    ``fid``, ``kid``, ``kid_std``, ``inception_score``, ``inception_score_std``, ``precision``,
+    ``recall`` (the ones asked for), each scored one with ``best_<name>`` and ``best_<name>_step``.
 
-    The best FID and its step are variables (``best_fid``, ``best_fid_step``) so that a
-    checkpoint keeps them across restarts. Evaluation noise comes from NumPy seeded with
-    (seed, step): it never advances the training noise. The samples are split over the
-    replicas and workers of ``strategy``; every worker must run the evaluator (the features'
-    moments are merged between workers), but only one with the ``reference`` (the chief)
-    computes, logs and keeps the FID.
+    The best values are variables that a checkpoint keeps across restarts (``best_fid``,
+    ``best_fid_step``; for the others, vectors ``best_scores`` and ``best_scores_step`` in the
+    order of ``OTHER_SCORES``). Lower is better for fid and kid, higher for the others.
+    Evaluation noise comes from NumPy seeded with (seed, step): it never advances the training
+    noise. The samples are split over the replicas and workers of ``strategy``; every worker
+    must run the evaluator (the features' moments are merged between workers), but only one
+    with the ``reference`` (the chief) computes, logs and keeps the scores.
     """
+
+    OTHER_SCORES = ("kid", "inception_score", "precision", "recall")
+    _HIGHER_IS_BETTER = {"inception_score", "precision", "recall"}
 
     def __init__(self, writer, every: int, features, reference: Statistics | None,
                  num_samples: int, sample_batch_size: int, inception_batch_size: int, seed: int,
-                 strategy: tf.distribute.Strategy | None = None):
+                 strategy: tf.distribute.Strategy | None = None, metrics=("fid",)):
         super().__init__()
         self.writer = writer
         self.every = every
@@ -162,33 +168,71 @@ class FIDEvaluator(keras.callbacks.Callback):
         self.inception_batch_size = inception_batch_size
         self.seed = seed
         self.strategy = strategy
+        self.metrics = tuple(metrics)
         self.best_fid = tf.Variable(np.inf, dtype=tf.float64, trainable=False, name="best_fid")
         self.best_fid_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_fid_step")
-        self.last_fid = None
+        worst = [-np.inf if name in self._HIGHER_IS_BETTER else np.inf for name in self.OTHER_SCORES]
+        self.best_scores = tf.Variable(worst, dtype=tf.float64, trainable=False, name="best_scores")
+        self.best_scores_step = tf.Variable([-1] * len(self.OTHER_SCORES), dtype=tf.int64,
+                                            trainable=False, name="best_scores_step")
+        self.last_scores: dict[str, float] = {}
 
-    def evaluate(self, step: int) -> float | None:
-        """The FID at ``step`` (None on a worker without the reference, which only helps)."""
+    @property
+    def tracked(self) -> dict[str, tf.Variable]:
+        """The variables a checkpoint must keep (the vectors only when other scores are asked)."""
+        tracked = dict(best_fid=self.best_fid, best_fid_step=self.best_fid_step)
+        if set(self.metrics) - {"fid"}:
+            tracked.update(best_scores=self.best_scores, best_scores_step=self.best_scores_step)
+        return tracked
+
+    @property
+    def last_fid(self) -> float | None:
+        return self.last_scores.get("fid")
+
+    def _keep_best(self, scores: dict[str, float], step: int) -> dict[str, tuple[float, int]]:
+        best = {}
+        if "fid" in scores:
+            if scores["fid"] < float(self.best_fid.numpy()):
+                self.best_fid.assign(scores["fid"])
+                self.best_fid_step.assign(step)
+            best["fid"] = float(self.best_fid.numpy()), int(self.best_fid_step.numpy())
+        values, steps = self.best_scores.numpy(), self.best_scores_step.numpy()
+        for index, name in enumerate(self.OTHER_SCORES):
+            if name not in scores:
+                continue
+            sign = -1.0 if name in self._HIGHER_IS_BETTER else 1.0
+            if sign * scores[name] < sign * values[index]:
+                values[index], steps[index] = scores[name], step
+            best[name] = float(values[index]), int(steps[index])
+        self.best_scores.assign(values)
+        self.best_scores_step.assign(steps)
+        return best
+
+    def evaluate(self, step: int) -> dict[str, float]:
+        """The scores at ``step`` ({} on a worker without the reference, which only helps)."""
         rng = np.random.default_rng([self.seed, step])
         if self.reference is None:
             generated_moments(self.model, self.features, self.num_samples,
                               self.sample_batch_size, self.inception_batch_size, rng,
                               self.strategy)
-            return None
-        fid = fid_of_generator(
+            return {}
+        scores = scores_of_generator(
             self.model, self.features, self.reference, self.num_samples, self.sample_batch_size,
-            self.inception_batch_size, rng, self.strategy,
+            self.inception_batch_size, rng, self.strategy, self.metrics, seed=self.seed,
         )
-        if fid < float(self.best_fid.numpy()):
-            self.best_fid.assign(fid)
-            self.best_fid_step.assign(step)
+        best = self._keep_best(scores, step)
         with writing_events(), self.writer.as_default(step=step):
-            tf.summary.scalar("fid", fid)
-            tf.summary.scalar("best_fid", self.best_fid)
-            tf.summary.scalar("best_fid_step", self.best_fid_step)
-        logging.info("step %d: FID %.4f (best %.4f at step %d)", step, fid,
-                     float(self.best_fid.numpy()), int(self.best_fid_step.numpy()))
-        self.last_fid = fid
-        return fid
+            for name, value in scores.items():
+                tf.summary.scalar(name, value)
+            for name, (value, best_step) in best.items():
+                tf.summary.scalar(f"best_{name}", value)
+                tf.summary.scalar(f"best_{name}_step", best_step)
+        logging.info("step %d: %s", step, ", ".join(
+            f"{name} {value:.4f}" + (f" (best {best[name][0]:.4f} at step {best[name][1]})"
+                                      if name in best else "")
+            for name, value in scores.items()))
+        self.last_scores = scores
+        return scores
 
     def on_train_batch_end(self, batch, logs=None):
         step = _step(self.model)

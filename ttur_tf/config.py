@@ -23,6 +23,7 @@ from pathlib import Path
 from ttur_tf import losses
 from ttur_tf.data import text as text_data
 from ttur_tf.distribute import STRATEGIES
+from ttur_tf.metrics import image_metrics
 from ttur_tf.models import dcgan, language, wgan_gp_resnet
 
 __all__ = [
@@ -54,7 +55,8 @@ class Setting:
         exclusive_minimum, exclusive_maximum: whether the bound itself is excluded.
         choices: the allowed strings, if it is an enumeration.
         per_model: its default (``None`` in ``TrainConfig``) is the model's, see ``model_defaults``.
-        shapes_networks: changing it changes the networks or optimizers a checkpoint holds.
+        shapes_networks: changing it changes the networks, optimizers or tracked evaluation
+            values a checkpoint holds.
     """
 
     help: str
@@ -200,6 +202,12 @@ class TrainConfig:
         "activations (its largest layer's input and output); on a 2-core CPU 50 ran as fast as "
         "200 (the original scripts' value) with 340 MiB less peak memory on the stand-in graph.",
         **_POSITIVE)
+    metrics: str = _setting(
+        "fid", "Image metrics every --fid_every steps, on the same generated samples "
+        "(comma-separated): fid, kid (and kid_std), is (inception_score), pr (precision and "
+        "recall). kid and pr keep the samples' features (8 KiB each) and need reference "
+        "features (computed from the training data, or --fid_stats written with "
+        "precalc_stats.py --features).", shapes_networks=True)
     fid_stats: str = _setting("", "Reference statistics .npz; empty: computed once from the "
                               "training data and cached in --logdir.")
     inception_path: str = _setting("", "The frozen Inception graph file or folder (default "
@@ -243,6 +251,11 @@ class TrainConfig:
         text_data.check_encoding(config.encoding)
         if config.model == "language" and config.jsd_every and config.seq_len < config.jsd_ngrams:
             raise ValueError(f"seq_len ({config.seq_len}) must be ≥ jsd_ngrams ({config.jsd_ngrams})")
+        metrics = image_metrics.parse_metrics(config.metrics)
+        if metrics != ("fid",) and config.strategy == "multi_worker":
+            raise ValueError(f"metrics={config.metrics}: under strategy=multi_worker only fid is "
+                             "computed (its moments merge across hosts; kid, is and pr would need "
+                             "every sample's features on one host)")
         if config.critic_head != "per_image" and config.model != "resnet":
             raise ValueError(f"critic_head={config.critic_head} is a head of the ResNet critic "
                              f"(model=resnet), not of model={config.model}")

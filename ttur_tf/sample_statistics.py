@@ -17,12 +17,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from ttur_tf.fid import frechet_distance
 from ttur_tf.fid.moments import RunningMoments
 from ttur_tf.fid.stats import Statistics
+from ttur_tf.metrics.image_metrics import FeatureCollector, image_scores
 
-__all__ = ["fid_of_generator", "generated_moments", "moments_over_workers",
-           "to_uint8_like_the_original"]
+__all__ = ["generated_features", "generated_moments", "moments_over_workers",
+           "scores_of_generator", "to_uint8_like_the_original"]
 
 
 def to_uint8_like_the_original(images) -> tf.Tensor:
@@ -49,29 +49,38 @@ def to_uint8_like_the_original(images) -> tf.Tensor:
     return tf.cast(tf.clip_by_value((images + 1.0) * 127.5, 0.0, 255.0), tf.uint8)
 
 
-def _replica_features(gan, features, inception_batch_size: int):
+def _replica_features(gan, features, inception_batch_size: int, with_logits: bool):
     """The function each replica runs on its block of noise (eagerly, one thread per replica:
-    ``features`` may be any callable, e.g. NumPy-based)."""
+    ``features`` may be any callable, e.g. NumPy-based): its pool_3 features and, for the
+    Inception Score, class logits (an empty (0, 0) tensor otherwise)."""
+
+    def features_of(images):
+        if with_logits:
+            return features.features_and_logits(images)
+        return features(images), tf.zeros([0, 0])
 
     def run(noise):
         if noise.shape[0] == 0:  # a last call with fewer rows than replicas
-            return tf.zeros([0, 0])
+            return tf.zeros([0, 0]), tf.zeros([0, 0])
         images = to_uint8_like_the_original(gan.generate_tensor(noise))
-        parts = [tf.convert_to_tensor(features(images[start:start + inception_batch_size]))
+        parts = [features_of(images[start:start + inception_batch_size])
                  for start in range(0, int(images.shape[0]), inception_batch_size)]
-        return tf.concat(parts, axis=0)
+        return tuple(tf.concat([tf.convert_to_tensor(part[index]) for part in parts], axis=0)
+                     for index in (0, 1))
 
     return run
 
 
-def generated_moments(gan, features, num_samples: int, sample_batch_size: int,
-                      inception_batch_size: int, rng: np.random.Generator,
-                      strategy: tf.distribute.Strategy | None = None) -> RunningMoments:
-    """Float64 moments of the features of ``num_samples`` generated images, over all workers.
+def generated_features(gan, features, num_samples: int, sample_batch_size: int,
+                       inception_batch_size: int, rng: np.random.Generator,
+                       strategy: tf.distribute.Strategy | None = None,
+                       metrics=("fid",)) -> FeatureCollector:
+    """What ``metrics`` need of ``num_samples`` generated images, computed over all replicas.
 
     Args:
         gan: a ``ttur_tf.gan.GAN`` whose generator outputs images in [-1, 1].
-        features: maps uint8 batches (b, H, W, 3) to features (b, d): ``InceptionFeatures``.
+        features: maps uint8 batches (b, H, W, 3) to features (b, d): ``InceptionFeatures``
+            (needed for "is", which reads its class logits).
         num_samples: generated images (the paper: 50,000).
         sample_batch_size: images generated per call, over all replicas together (the
             original: 1000).
@@ -79,9 +88,12 @@ def generated_moments(gan, features, num_samples: int, sample_batch_size: int,
         rng: the noise source, separate from the training noise; every worker must pass one
             seeded alike.
         strategy: where to compute (default: the current strategy, one device outside any).
+        metrics: names from ``ttur_tf.metrics.image_metrics.METRICS``; with several workers,
+            only "fid" (moments merge across hosts, features would have to be gathered).
 
     Returns:
-        The moments of every sample's features, the same on every worker.
+        The collector: the moments of every sample's features, the same on every worker, and
+        the features and logits the metrics keep.
 
     Raises:
         ValueError: bad sizes, or a generator that produced NaN or infinite values.
@@ -95,7 +107,11 @@ def generated_moments(gan, features, num_samples: int, sample_batch_size: int,
         raise ValueError(f"num_samples ({num_samples}) and sample_batch_size "
                          f"({sample_batch_size}) must be at least the number of replicas "
                          f"({replicas}): every replica generates a share of each call")
-    moments = None
+    collector = FeatureCollector(metrics)
+    if _workers(strategy) > 1 and collector.metrics != ("fid",):
+        raise ValueError("with several workers only fid is computed (kid, is and pr need every "
+                         "sample's features on one host)")
+    replica_fn = _replica_features(gan, features, inception_batch_size, collector.needs_logits)
     for start in range(0, num_samples, sample_batch_size):
         noise = gan.numpy_noise(rng, min(sample_batch_size, num_samples - start))
         block = -(-noise.shape[0] // replicas)  # rows per replica; the last replica's may be
@@ -106,15 +122,23 @@ def generated_moments(gan, features, num_samples: int, sample_batch_size: int,
             return tf.constant(noise[first:first + block])
 
         per_replica = strategy.experimental_distribute_values_from_function(replica_noise)
-        outputs = strategy.run(_replica_features(gan, features, inception_batch_size),
-                               args=(per_replica,))
-        for output in strategy.experimental_local_results(outputs):
-            if output.shape[0]:
-                rows = np.asarray(output)
-                if moments is None:
-                    moments = RunningMoments(rows.shape[1])
-                moments.update(rows)
-    return moments_over_workers(strategy, moments)
+        rows, logits = strategy.run(replica_fn, args=(per_replica,))
+        for replica_rows, replica_logits in zip(strategy.experimental_local_results(rows),
+                                                strategy.experimental_local_results(logits)):
+            if replica_rows.shape[0]:
+                collector.add(np.asarray(replica_rows),
+                              np.asarray(replica_logits) if collector.needs_logits else None)
+    collector.moments = moments_over_workers(strategy, collector.moments)
+    return collector
+
+
+def generated_moments(gan, features, num_samples: int, sample_batch_size: int,
+                      inception_batch_size: int, rng: np.random.Generator,
+                      strategy: tf.distribute.Strategy | None = None) -> RunningMoments:
+    """The float64 moments of the features of generated images, merged over every worker
+    (arguments as ``generated_features``)."""
+    return generated_features(gan, features, num_samples, sample_batch_size,
+                              inception_batch_size, rng, strategy).moments
 
 
 def _workers(strategy) -> int:
@@ -150,17 +174,18 @@ def moments_over_workers(strategy, moments: RunningMoments) -> RunningMoments:
     return merged
 
 
-def fid_of_generator(gan, features, reference: Statistics, num_samples: int,
-                     sample_batch_size: int, inception_batch_size: int, rng: np.random.Generator,
-                     strategy: tf.distribute.Strategy | None = None) -> float:
-    """FID of ``num_samples`` generator samples against ``reference`` (arguments as
-    ``generated_moments``).
+def scores_of_generator(gan, features, reference: Statistics, num_samples: int,
+                        sample_batch_size: int, inception_batch_size: int,
+                        rng: np.random.Generator, strategy: tf.distribute.Strategy | None = None,
+                        metrics=("fid",), seed: int = 0) -> dict[str, float]:
+    """The ``metrics`` of ``num_samples`` generator samples against ``reference`` (arguments as
+    ``generated_features``; ``seed`` draws KID's subsets), named as ``image_scores`` names them.
 
     Raises:
-        ValueError: fewer than 2 samples, or a generator that produced NaN or infinite values.
+        ValueError: fewer than 2 samples, a reference without the features a metric needs, or a
+            generator that produced NaN or infinite values.
     """
-    moments = generated_moments(gan, features, num_samples, sample_batch_size,
-                                inception_batch_size, rng, strategy)
-    if moments is None or moments.count < 2:
-        raise ValueError(f"FID needs at least 2 samples, got {num_samples}")
-    return frechet_distance(moments.mean, moments.covariance, reference.mu, reference.sigma)
+    collector = generated_features(gan, features, num_samples, sample_batch_size,
+                                   inception_batch_size, rng, strategy, metrics)
+    return image_scores(collector.metrics, collector.statistics(), reference, collector.logits,
+                        seed=seed)

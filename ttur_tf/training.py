@@ -34,6 +34,7 @@ from ttur_tf.errors import CheckpointError
 from ttur_tf.files import check_writable_folder, remove_stale_temporaries, write_bytes_atomically
 from ttur_tf.fid import InceptionFeatures, compute_statistics, load_statistics
 from ttur_tf.gan import GAN, stack_critic_batches
+from ttur_tf.metrics.image_metrics import collect_features, parse_metrics
 from ttur_tf.metrics.ngram import NgramLanguageModel
 from ttur_tf.models import dcgan, language, wgan_gp_resnet
 
@@ -55,6 +56,7 @@ class TrainResult:
     last_fid: float | None
     best_fid: float | None
     best_fid_step: int | None
+    last_scores: dict[str, float] | None = None
     last_js: tuple[float, ...] | None = None
     best_js: tuple[float, ...] | None = None
 
@@ -146,6 +148,21 @@ def _feature_dim(features, image_size: int) -> int:
     return int(np.asarray(features(np.zeros((1, image_size, image_size, 3), np.uint8))).shape[1])
 
 
+def _keeps_features(config: TrainConfig) -> bool:
+    return bool({"kid", "pr"} & set(parse_metrics(config.metrics)))
+
+
+def _statistics_of_training_images(config: TrainConfig, data, features):
+    """The training images' statistics, with their features if a metric compares features."""
+    sha = getattr(features, "graph_sha256", "")
+    if not _keeps_features(config):
+        return compute_statistics(image_data.uint8_images(data), features,
+                                  batch_size=config.fid_batch_size, graph_sha256=sha)
+    batches = image_data.uint8_images(data).batch(config.fid_batch_size).as_numpy_iterator()
+    collector, image_size = collect_features(batches, features, ("fid", "kid"))
+    return collector.statistics(image_size, sha)
+
+
 def _reference_statistics(config: TrainConfig, data, features, logdir: Path):
     """The statistics FID compares with, checked against the features before training starts."""
     if config.fid_stats:
@@ -164,11 +181,16 @@ def _reference_statistics(config: TrainConfig, data, features, logdir: Path):
         else:
             logging.info("computing FID statistics of %s (%d images) once; cached in %s",
                          data.name, data.num_images, path)
-            reference = compute_statistics(
-                image_data.uint8_images(data), features, batch_size=config.fid_batch_size,
-                graph_sha256=getattr(features, "graph_sha256", ""),
-            )
+            reference = _statistics_of_training_images(config, data, features)
             reference.save(path)
+    if _keeps_features(config) and reference.features is None:
+        raise ValueError(
+            f"metrics={config.metrics}: KID and precision/recall compare features, and {path} "
+            "holds only mu and sigma: write it with precalc_stats.py --features (or leave "
+            "--fid_stats empty to compute it from the training data)"
+            if config.fid_stats else
+            f"metrics={config.metrics}: the cached {path} was written without features (for "
+            "fid alone); delete it to compute it again with them")
     dim = _feature_dim(features, data.image_size)
     if reference.mu.shape != (dim,):
         raise ValueError(
@@ -195,7 +217,7 @@ class _Task:
     callbacks: list  # sample writers and the JSD evaluator (run by the chief only)
     tracked: dict  # their checkpointed variables
     explain_data_error: Callable[[Exception], Exception | None]  # a user error naming the input
-    fid: callbacks_lib.FIDEvaluator | None = None  # run by every worker
+    image_metrics: callbacks_lib.ImageMetricsEvaluator | None = None  # run by every worker
     jsd: callbacks_lib.JSDEvaluator | None = None
 
 
@@ -218,11 +240,12 @@ def _image_task(config: TrainConfig, logdir: Path, writer, features, chief: bool
     if config.fid_every:
         features = features or InceptionFeatures(config.inception_path or None)
         reference = _reference_statistics(config, data, features, logdir) if chief else None
-        task.fid = callbacks_lib.FIDEvaluator(
+        task.image_metrics = callbacks_lib.ImageMetricsEvaluator(
             writer, config.fid_every, features, reference, config.fid_num_samples,
             config.fid_sample_batch_size, config.fid_batch_size, config.seed, strategy,
+            parse_metrics(config.metrics),
         )
-        task.tracked.update(best_fid=task.fid.best_fid, best_fid_step=task.fid.best_fid_step)
+        task.tracked.update(task.image_metrics.tracked)
     return task
 
 
@@ -290,7 +313,7 @@ def _check_same_networks(logdir: Path, config: TrainConfig) -> None:
         listing = ", ".join(f"{name} {old!r} (now {new!r})" for name, (old, new) in networks.items())
         raise CheckpointError(
             f"{logdir} was written with other settings: {listing}. Its checkpoints hold other "
-            "networks: rerun with the settings in its config.json, or use a new --logdir"
+            "networks (or evaluation values): rerun with the settings in its config.json, or use a new --logdir"
         )
     if changed:
         logging.info("resuming %s with changed settings: %s", logdir, ", ".join(
@@ -362,7 +385,7 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
             callbacks_lib.StopOnNonFiniteLoss(checkpoint_dir),
             callbacks_lib.ScalarLogger(writer, config.log_every),
             *(task.callbacks if chief else []),
-            *([task.fid] if task.fid is not None else []),  # every worker computes a share
+            *([task.image_metrics] if task.image_metrics else []),  # every worker takes a share
             callbacks_lib.CheckpointSaver(checkpoints, config.checkpoint_every),
         ]
         data = replica_batches(
@@ -386,11 +409,12 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
             raise explained from error
     with callbacks_lib.writing_events():
         writer.flush()
-    fid = task.fid
+    fid = task.image_metrics
     has_fid = fid is not None and int(fid.best_fid_step.numpy()) >= 0
     return TrainResult(
         step=int(gan.step.numpy()),
         last_fid=fid.last_fid if fid is not None else None,
+        last_scores=dict(fid.last_scores) if fid is not None else None,
         best_fid=float(fid.best_fid.numpy()) if has_fid else None,
         best_fid_step=int(fid.best_fid_step.numpy()) if has_fid else None,
         last_js=tuple(task.jsd.last_js) if task.jsd is not None and task.jsd.last_js else None,

@@ -91,4 +91,6 @@ def run_from_flags(argv: list[str], flag_values: flags.FlagValues) -> None:
     if result.best_fid is not None:
         summary += (f", last FID {result.last_fid}, best FID {result.best_fid} at step "
                     f"{result.best_fid_step}")
+    summary += "".join(f", {name} {value:.4f}" for name, value in (result.last_scores or {}).items()
+                       if name != "fid")
     print(summary)
