@@ -182,3 +182,41 @@ def test_resuming_with_other_metrics_is_refused_with_the_difference(tmp_path, im
     train(tiny_config(tmp_path / "run", image_npz, steps=2))
     with pytest.raises(Exception, match=r"metrics 'fid' \(now 'fid,kid'\)"):
         train(tiny_config(tmp_path / "run", image_npz, steps=4, metrics="fid,kid", fid_every=2))
+
+
+def kid_adaptive_config(logdir, dataset, steps):
+    # p-value level 1e-12: every test counts as no improvement; patience 1 and memory 1: from the
+    # second evaluation on, every evaluation decays the learning rates.
+    return tiny_config(logdir, dataset, steps=steps, fid_every=1, fid_num_samples=12,
+                       fid_sample_batch_size=6, fid_batch_size=6, metrics="fid,kid",
+                       lr_schedule="kid_adaptive", lr_test_samples=12, lr_test_memory=1,
+                       lr_patience=1, lr_test_p_value=1e-12, checkpoint_every=1)
+
+
+def learning_rates(logdir):
+    reader = tf.train.load_checkpoint(str(Path(logdir) / "checkpoints"))
+    rates = {}
+    for name in reader.get_variable_to_shape_map():
+        if "learning_rate" in name:
+            rates[name.split("/")[0]] = float(reader.get_tensor(name))
+    return rates
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:only|the covariances")
+def test_kid_adaptive_schedule_decays_both_rates_logs_them_and_resumes(tmp_path, image_npz):
+    # Evaluations at steps 1-4: the first fills the memory, each later one decays (3 decays). The
+    # run stops after step 2 and resumes: had the schedule's memory been lost, step 3 would only
+    # refill it and the run would end with 2 decays.
+    train(kid_adaptive_config(tmp_path / "run", image_npz, steps=2), features=mean_color_features)
+    train(kid_adaptive_config(tmp_path / "run", image_npz, steps=4), features=mean_color_features)
+    tags = event_tags(tmp_path / "run")
+    assert sorted(tags["d_lr"]) == sorted(tags["g_lr"]) == [1, 2, 3, 4]
+    assert sorted(tags["lr_test_p_value"]) == [2, 3, 4]
+    assert learning_rates(tmp_path / "run") == pytest.approx(
+        {"d_optimizer": 3e-4 / 8, "g_optimizer": 1e-4 / 8})  # the TTUR ratio kept
+
+
+def test_kid_adaptive_needs_kid_among_the_metrics(tmp_path, image_npz):
+    with pytest.raises(ValueError, match="add kid to --metrics"):
+        train(tiny_config(tmp_path / "run", image_npz, fid_every=1, lr_schedule="kid_adaptive"))

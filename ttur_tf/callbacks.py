@@ -26,9 +26,9 @@ from ttur_tf.errors import NonFiniteLossError, OutputError, first_line
 from ttur_tf.files import write_bytes_atomically
 from ttur_tf.fid.stats import Statistics
 from ttur_tf.metrics.ngram import NgramLanguageModel
-from ttur_tf.sample_statistics import (
-    generated_moments, scores_of_generator, to_uint8_like_the_original,
-)
+from ttur_tf.metrics.image_metrics import image_scores
+from ttur_tf.metrics.kid_schedule import KidAdaptiveSchedule
+from ttur_tf.sample_statistics import generated_features, to_uint8_like_the_original
 
 __all__ = [
     "CheckpointSaver",
@@ -141,7 +141,9 @@ class SampleGridWriter(keras.callbacks.Callback):
 class ImageMetricsEvaluator(keras.callbacks.Callback):
     """Every ``every`` steps: the image ``metrics`` of one set of generated samples, logged as
     ``fid``, ``kid``, ``kid_std``, ``inception_score``, ``inception_score_std``, ``precision``,
-    ``recall`` (the ones asked for), each scored one with ``best_<name>`` and ``best_<name>_step``.
+    ``recall`` (the ones asked for), each scored one with ``best_<name>`` and ``best_<name>_step``;
+    with a KID-adaptive ``schedule``, also its test (``lr_test_p_value``) and the learning rates
+    (``d_lr``, ``g_lr``), which it decays.
 
     The best values are variables that a checkpoint keeps across restarts (``best_fid``,
     ``best_fid_step``; for the others, vectors ``best_scores`` and ``best_scores_step`` in the
@@ -157,7 +159,8 @@ class ImageMetricsEvaluator(keras.callbacks.Callback):
 
     def __init__(self, writer, every: int, features, reference: Statistics | None,
                  num_samples: int, sample_batch_size: int, inception_batch_size: int, seed: int,
-                 strategy: tf.distribute.Strategy | None = None, metrics=("fid",)):
+                 strategy: tf.distribute.Strategy | None = None, metrics=("fid",),
+                 schedule: KidAdaptiveSchedule | None = None):
         super().__init__()
         self.writer = writer
         self.every = every
@@ -169,6 +172,7 @@ class ImageMetricsEvaluator(keras.callbacks.Callback):
         self.seed = seed
         self.strategy = strategy
         self.metrics = tuple(metrics)
+        self.schedule = schedule
         self.best_fid = tf.Variable(np.inf, dtype=tf.float64, trainable=False, name="best_fid")
         self.best_fid_step = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_fid_step")
         worst = [-np.inf if name in self._HIGHER_IS_BETTER else np.inf for name in self.OTHER_SCORES]
@@ -183,6 +187,8 @@ class ImageMetricsEvaluator(keras.callbacks.Callback):
         tracked = dict(best_fid=self.best_fid, best_fid_step=self.best_fid_step)
         if set(self.metrics) - {"fid"}:
             tracked.update(best_scores=self.best_scores, best_scores_step=self.best_scores_step)
+        if self.schedule is not None:
+            tracked.update(self.schedule.tracked)
         return tracked
 
     @property
@@ -210,16 +216,14 @@ class ImageMetricsEvaluator(keras.callbacks.Callback):
 
     def evaluate(self, step: int) -> dict[str, float]:
         """The scores at ``step`` ({} on a worker without the reference, which only helps)."""
-        rng = np.random.default_rng([self.seed, step])
+        collector = generated_features(
+            self.model, self.features, self.num_samples, self.sample_batch_size,
+            self.inception_batch_size, np.random.default_rng([self.seed, step]), self.strategy,
+            self.metrics)
         if self.reference is None:
-            generated_moments(self.model, self.features, self.num_samples,
-                              self.sample_batch_size, self.inception_batch_size, rng,
-                              self.strategy)
             return {}
-        scores = scores_of_generator(
-            self.model, self.features, self.reference, self.num_samples, self.sample_batch_size,
-            self.inception_batch_size, rng, self.strategy, self.metrics, seed=self.seed,
-        )
+        scores = image_scores(self.metrics, collector.statistics(), self.reference,
+                              collector.logits, seed=self.seed)
         best = self._keep_best(scores, step)
         with writing_events(), self.writer.as_default(step=step):
             for name, value in scores.items():
@@ -227,12 +231,30 @@ class ImageMetricsEvaluator(keras.callbacks.Callback):
             for name, (value, best_step) in best.items():
                 tf.summary.scalar(f"best_{name}", value)
                 tf.summary.scalar(f"best_{name}_step", best_step)
+            if self.schedule is not None:
+                self._follow_schedule(step, collector.features)
         logging.info("step %d: %s", step, ", ".join(
             f"{name} {value:.4f}" + (f" (best {best[name][0]:.4f} at step {best[name][1]})"
                                       if name in best else "")
             for name, value in scores.items()))
         self.last_scores = scores
         return scores
+
+    def _follow_schedule(self, step: int, generated_features: np.ndarray) -> None:
+        """The KID-adaptive test; a decay multiplies both learning rates by one factor."""
+        decay, p_value = self.schedule.update(self.reference.features, generated_features)
+        optimizers = {"d_lr": self.model.d_optimizer, "g_lr": self.model.g_optimizer}
+        if decay:
+            for optimizer in optimizers.values():
+                optimizer.learning_rate.assign(
+                    self.schedule.decayed(float(optimizer.learning_rate.numpy())))
+            logging.info("step %d: no KID improvement in %d tests: learning rates now D %.3g, "
+                         "G %.3g", step, self.schedule.patience,
+                         *(float(o.learning_rate.numpy()) for o in optimizers.values()))
+        for name, optimizer in optimizers.items():
+            tf.summary.scalar(name, optimizer.learning_rate)
+        if p_value is not None:
+            tf.summary.scalar("lr_test_p_value", p_value)
 
     def on_train_batch_end(self, batch, logs=None):
         step = _step(self.model)

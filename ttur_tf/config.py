@@ -208,6 +208,26 @@ class TrainConfig:
         "recall). kid and pr keep the samples' features (8 KiB each) and need reference "
         "features (computed from the training data, or --fid_stats written with "
         "precalc_stats.py --features).", shapes_networks=True)
+    lr_schedule: str = _setting(
+        "constant", "constant, or kid_adaptive (Binkowski et al. 2018): at each evaluation a "
+        "relative three-sample test on KID compares the generator with the one "
+        "--lr_test_memory evaluations earlier; after --lr_patience tests in a row without "
+        "improvement both learning rates are multiplied by --lr_decay_factor (their TTUR ratio "
+        "kept). Needs kid in --metrics.", choices=("constant", "kid_adaptive"),
+        shapes_networks=True)
+    lr_decay_factor: float = _setting(0.5, "kid_adaptive: the decay factor (the paper's code: "
+                                      "0.5).", minimum=0.0, exclusive_minimum=True,
+                                      maximum=1.0, exclusive_maximum=True)
+    lr_patience: int = _setting(3, "kid_adaptive: failed tests in a row before a decay (the "
+                                "paper's code: 3).", **_POSITIVE)
+    lr_test_memory: int = _setting(10, "kid_adaptive: the test compares with the generator this "
+                                   "many evaluations earlier (the paper's code: 10, i.e. 20,000 "
+                                   "steps at its 2,000-step evaluations).", **_POSITIVE)
+    lr_test_samples: int = _setting(2048, "kid_adaptive: features per set in the test (the "
+                                    "paper's code: 2048).", minimum=3)
+    lr_test_p_value: float = _setting(0.1, "kid_adaptive: a test with a p-value above this "
+                                      "counts as no improvement (the paper's code: 0.1).",
+                                      minimum=0.0, exclusive_minimum=True, maximum=1.0)
     fid_stats: str = _setting("", "Reference statistics .npz; empty: computed once from the "
                               "training data and cached in --logdir.")
     inception_path: str = _setting("", "The frozen Inception graph file or folder (default "
@@ -256,6 +276,14 @@ class TrainConfig:
             raise ValueError(f"metrics={config.metrics}: under strategy=multi_worker only fid is "
                              "computed (its moments merge across hosts; kid, is and pr would need "
                              "every sample's features on one host)")
+        if config.lr_schedule == "kid_adaptive":
+            if "kid" not in metrics or not config.fid_every:
+                raise ValueError("lr_schedule=kid_adaptive tests KID at each evaluation: add kid "
+                                 "to --metrics and set --fid_every")
+            if config.fid_num_samples < config.lr_test_samples:
+                raise ValueError(
+                    f"lr_schedule=kid_adaptive: fid_num_samples ({config.fid_num_samples}) must be "
+                    f"at least lr_test_samples ({config.lr_test_samples})")
         if config.critic_head != "per_image" and config.model != "resnet":
             raise ValueError(f"critic_head={config.critic_head} is a head of the ResNet critic "
                              f"(model=resnet), not of model={config.model}")

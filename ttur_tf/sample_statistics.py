@@ -1,7 +1,7 @@
-"""FID of a generator: its samples' Inception features, split over every replica and worker.
+"""A generator's samples through the Inception graph, split over every replica and worker.
 
-Follows bioinf-jku/TTUR ``WGAN_GP/gan_64x64_FID.py``: ``num_samples`` images (the paper: 50,000)
-are generated ``sample_batch_size`` at a time (1000), turned into uint8 as the original does, fed
+For FID (and the other image metrics) as bioinf-jku/TTUR ``WGAN_GP/gan_64x64_FID.py``:
+``num_samples`` images (the paper: 50,000) are generated ``sample_batch_size`` at a time (1000), turned into uint8 as the original does, fed
 to the Inception graph ``inception_batch_size`` at a time (200), and their statistics compared
 with the real data's.
 
@@ -18,11 +18,10 @@ import numpy as np
 import tensorflow as tf
 
 from ttur_tf.fid.moments import RunningMoments
-from ttur_tf.fid.stats import Statistics
-from ttur_tf.metrics.image_metrics import FeatureCollector, image_scores
+from ttur_tf.metrics.image_metrics import FeatureCollector
 
 __all__ = ["generated_features", "generated_moments", "moments_over_workers",
-           "scores_of_generator", "to_uint8_like_the_original"]
+           "to_uint8_like_the_original"]
 
 
 def to_uint8_like_the_original(images) -> tf.Tensor:
@@ -172,20 +171,3 @@ def moments_over_workers(strategy, moments: RunningMoments) -> RunningMoments:
             merged.merge(RunningMoments.from_moments(
                 int(part[0]), part[1:1 + dim], part[1 + dim:].reshape(dim, dim)))
     return merged
-
-
-def scores_of_generator(gan, features, reference: Statistics, num_samples: int,
-                        sample_batch_size: int, inception_batch_size: int,
-                        rng: np.random.Generator, strategy: tf.distribute.Strategy | None = None,
-                        metrics=("fid",), seed: int = 0) -> dict[str, float]:
-    """The ``metrics`` of ``num_samples`` generator samples against ``reference`` (arguments as
-    ``generated_features``; ``seed`` draws KID's subsets), named as ``image_scores`` names them.
-
-    Raises:
-        ValueError: fewer than 2 samples, a reference without the features a metric needs, or a
-            generator that produced NaN or infinite values.
-    """
-    collector = generated_features(gan, features, num_samples, sample_batch_size,
-                                   inception_batch_size, rng, strategy, metrics)
-    return image_scores(collector.metrics, collector.statistics(), reference, collector.logits,
-                        seed=seed)

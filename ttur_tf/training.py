@@ -35,6 +35,7 @@ from ttur_tf.files import check_writable_folder, remove_stale_temporaries, write
 from ttur_tf.fid import InceptionFeatures, compute_statistics, load_statistics
 from ttur_tf.gan import GAN, stack_critic_batches
 from ttur_tf.metrics.image_metrics import collect_features, parse_metrics
+from ttur_tf.metrics.kid_schedule import KidAdaptiveSchedule
 from ttur_tf.metrics.ngram import NgramLanguageModel
 from ttur_tf.models import dcgan, language, wgan_gp_resnet
 
@@ -148,6 +149,13 @@ def _feature_dim(features, image_size: int) -> int:
     return int(np.asarray(features(np.zeros((1, image_size, image_size, 3), np.uint8))).shape[1])
 
 
+def _kid_schedule(config: TrainConfig) -> KidAdaptiveSchedule | None:
+    if config.lr_schedule != "kid_adaptive":
+        return None
+    return KidAdaptiveSchedule(config.lr_test_samples, config.lr_test_memory, config.lr_patience,
+                               config.lr_decay_factor, config.lr_test_p_value)
+
+
 def _keeps_features(config: TrainConfig) -> bool:
     return bool({"kid", "pr"} & set(parse_metrics(config.metrics)))
 
@@ -243,7 +251,7 @@ def _image_task(config: TrainConfig, logdir: Path, writer, features, chief: bool
         task.image_metrics = callbacks_lib.ImageMetricsEvaluator(
             writer, config.fid_every, features, reference, config.fid_num_samples,
             config.fid_sample_batch_size, config.fid_batch_size, config.seed, strategy,
-            parse_metrics(config.metrics),
+            parse_metrics(config.metrics), _kid_schedule(config),
         )
         task.tracked.update(task.image_metrics.tracked)
     return task
