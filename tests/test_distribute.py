@@ -89,7 +89,7 @@ def assert_same_weights(expected, actual):
 # minutes each (building their graphs for two replicas): they are ``heavy`` (TTUR_HEAVY_TESTS=1).
 @pytest.mark.parametrize("model, loss, n_critic", [
     ("dcgan", "dcgan", 1),
-    pytest.param("language", "wgan-gp", 1, marks=pytest.mark.slow),
+    pytest.param("language", "wgan-gp", 1, marks=[pytest.mark.slow, pytest.mark.heavy]),
     pytest.param("resnet", "wgan-gp", 1, marks=[pytest.mark.slow, pytest.mark.heavy]),
     pytest.param("resnet", "wgan-gp", 5, marks=[pytest.mark.slow, pytest.mark.heavy]),
     pytest.param("dcgan", "dcgan", 5, marks=[pytest.mark.slow, pytest.mark.heavy]),
@@ -144,6 +144,7 @@ def test_a_global_batch_that_the_replicas_cannot_share_is_refused():
         replica_batches(two_replicas(), lambda: None, 7)
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_checkpoints_restore_with_any_number_of_replicas(tmp_path, tiny_corpus):  # noqa: F811
     settings = dict(jsd_every=0, batch_size=GLOBAL_BATCH, checkpoint_every=1)
@@ -194,6 +195,7 @@ def run_workers(logdir, corpus, steps):
     return outputs
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_two_workers_train_write_one_run_and_resume_like_one_device(tmp_path, tiny_corpus):  # noqa: F811
     logdir = tmp_path / "workers"

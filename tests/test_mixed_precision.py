@@ -53,7 +53,7 @@ def assert_within_tolerance_of_float32(model, loss, mixed_precision):
 @pytest.mark.parametrize("model, loss, mixed_precision", [
     ("dcgan", "dcgan", "mixed_bfloat16"),
     ("dcgan", "dcgan", "mixed_float16"),  # (the ResNet's dtypes: the next test)
-    pytest.param("language", "wgan-gp", "mixed_bfloat16", marks=pytest.mark.slow),
+    pytest.param("language", "wgan-gp", "mixed_bfloat16", marks=[pytest.mark.slow, pytest.mark.heavy]),
 ])
 def test_a_few_mixed_precision_steps_stay_within_tolerance_of_float32(model, loss, mixed_precision):
     gan = assert_within_tolerance_of_float32(model, loss, mixed_precision)

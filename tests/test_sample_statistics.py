@@ -74,6 +74,7 @@ def test_two_workers_merge_their_moments_exactly(tmp_path):
             assert_same_moments(count, result["mean"], result["scatter"] / (count - 1), expected)
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:only|the covariances")
 def test_a_mirrored_run_logs_the_fid_of_one_device(tmp_path, image_npz):  # noqa: F811

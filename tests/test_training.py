@@ -202,6 +202,7 @@ def learning_rates(logdir):
     return rates
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:only|the covariances")
 def test_kid_adaptive_schedule_decays_both_rates_logs_them_and_resumes(tmp_path, image_npz):
