@@ -64,10 +64,10 @@ def write_csv(paths: dict, path: Path) -> None:
 
 
 def write_png(paths: dict, path: Path) -> bool:
-    pyplot = plots.pyplot_or_none()
-    if pyplot is None:
+    panels = plots.figure_rows(len(paths), 2)
+    if panels is None:
         return False
-    figure, axes = pyplot.subplots(len(paths), 2, figsize=(10, 2.5 * len(paths)), squeeze=False)
+    figure, axes = panels
     for row, (method, trajectory) in enumerate(paths.items()):
         axes[row, 0].plot(trajectory[:, 0], trajectory[:, 1], linewidth=0.8)
         axes[row, 0].plot([0], [0], "r+")

@@ -40,10 +40,10 @@ def write_csv(runs: dict, path: Path) -> None:
 
 
 def write_png(runs: dict, path: Path) -> bool:
-    pyplot = plots.pyplot_or_none()
-    if pyplot is None:
+    panels = plots.figure_rows(len(runs), 3)
+    if panels is None:
         return False
-    figure, axes = pyplot.subplots(len(runs), 3, figsize=(15, 2.5 * len(runs)), squeeze=False)
+    figure, axes = panels
     for row, (name, run) in enumerate(runs.items()):
         lr_x, lr_y = toy.SETTINGS[name]
         axes[row, 0].plot(run.objective)

@@ -9,7 +9,7 @@ from absl import logging
 
 from ttur_tf.files import write_bytes_atomically
 
-__all__ = ["pyplot_or_none", "save_figure"]
+__all__ = ["figure_rows", "pyplot_or_none", "save_figure"]
 
 
 def pyplot_or_none():
@@ -24,6 +24,14 @@ def pyplot_or_none():
     import matplotlib.pyplot as pyplot
 
     return pyplot
+
+
+def figure_rows(rows: int, columns: int):
+    """(figure, axes[rows, columns]) of panels 5 wide and 2.5 high, or None without matplotlib."""
+    pyplot = pyplot_or_none()
+    if pyplot is None:
+        return None
+    return pyplot.subplots(rows, columns, figsize=(5 * columns, 2.5 * rows), squeeze=False)
 
 
 def save_figure(figure, path: str | Path) -> None:
