@@ -221,3 +221,23 @@ def test_kid_adaptive_schedule_decays_both_rates_logs_them_and_resumes(tmp_path,
 def test_kid_adaptive_needs_kid_among_the_metrics(tmp_path, image_npz):
     with pytest.raises(ValueError, match="add kid to --metrics"):
         train(tiny_config(tmp_path / "run", image_npz, fid_every=1, lr_schedule="kid_adaptive"))
+
+
+def test_a_run_logs_its_settings_as_tensorboard_hparams(tmp_path, image_npz):
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    config = tiny_config(tmp_path / "run", image_npz, steps=1, d_lr=2e-4, n_critic=2)
+    train(config)
+    sessions = []
+    for path in glob.glob(str(Path(config.logdir) / "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "hparams":
+                    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                    if data.HasField("session_start_info"):
+                        sessions.append(data.session_start_info.hparams)
+    assert len(sessions) == 1
+    hparams = sessions[0]
+    assert hparams["d_lr"].number_value == pytest.approx(2e-4)
+    assert hparams["n_critic"].number_value == 2 and hparams["loss"].string_value == "wgan-gp"
+    assert hparams["seed"].number_value == 0 and hparams["model"].string_value == "resnet"

@@ -5,8 +5,9 @@ optimizers, the checkpoint and the callbacks, resumes from the latest checkpoint
 trains until ``steps`` steps are done. Image and language models share this loop; only the data,
 the networks and the evaluation differ. Everything a run writes is under ``logdir``:
 
-* TensorBoard events: ``d_loss``, ``g_loss``, ``gradient_penalty``, ``wasserstein``; for images
-  ``fid``, ``best_fid`` and a ``samples`` image; for text ``js1``…``js6`` and ``samples`` text;
+* TensorBoard events: the settings as HParams; ``d_loss``, ``g_loss``, ``gradient_penalty``,
+  ``wasserstein``; for images ``fid``, ``best_fid`` (and the other ``--metrics``) and a
+  ``samples`` image; for text ``js1``…``js6`` and ``samples`` text;
 * ``samples/`` (PNG grids, or ``samples_<step>.txt``), ``checkpoints/``, ``config.json``;
 * images: the training data's FID statistics (``reference_stats.npz``) when no ``fid_stats`` file
   is given; text: the character map (``charmap.json``) that the checkpoints' ids refer to.
@@ -23,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
+from tensorboard.plugins.hparams import api as hparams_api
 
 from ttur_tf import callbacks as callbacks_lib
 from ttur_tf.checkpoints import RunCheckpoints, checkpoint_files
@@ -328,6 +330,15 @@ def _check_same_networks(logdir: Path, config: TrainConfig) -> None:
             f"{name} {old!r} → {new!r}" for name, (old, new) in changed.items()))
 
 
+def _log_settings(writer, config: TrainConfig) -> None:
+    """The run's settings as TensorBoard HParams (learning rates, n_critic, loss, seed, …), so
+    that runs can be filtered and compared by them next to their logged best metrics."""
+    settings = {name: value for name, value in dataclasses.asdict(config).items()
+                if isinstance(value, (bool, int, float, str))}
+    with callbacks_lib.writing_events(), writer.as_default(step=0):
+        hparams_api.hparams(settings, trial_id=str(config.logdir))
+
+
 def _device_list(devices: str) -> tuple[str, ...]:
     return tuple(device.strip() for device in devices.split(",") if device.strip())
 
@@ -386,6 +397,7 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
                      int(gan.step.numpy()))
     if chief:
         write_bytes_atomically(logdir / _CONFIG_FILE, config.to_json().encode())
+        _log_settings(writer, config)
 
     start_step = int(gan.step.numpy())
     if start_step < config.steps:
