@@ -159,6 +159,16 @@ class TrainConfig:
     g_beta2: float | None = _setting(None, "Generator Adam beta2.", **_BETA)
     adam_epsilon: float = _setting(1e-8, "Adam epsilon (TF1's default; Keras 3's is 1e-7).", minimum=0.0, exclusive_minimum=True)
     n_critic: int = _setting(1, "Discriminator updates per generator update (TTUR: 1).", **_POSITIVE)
+    regularizer: str = _setting(
+        "", "The discriminator's regularizer (Mescheder et al. 2018): gp (WGAN-GP, --gp_weight), "
+        "r1 / r2 (--regularizer_weight/2 times E|grad D|^2 on real / fake samples), "
+        "instance_noise (N(0, sigma^2) on every sample the discriminator sees, sigma from "
+        "--instance_noise annealed linearly to 0 over --steps), none; empty: gp for the wgan-gp "
+        "loss, none otherwise.", choices=("",) + losses.REGULARIZERS)
+    regularizer_weight: float = _setting(10.0, "gamma of the r1 and r2 regularizers.",
+                                         minimum=0.0)
+    instance_noise: float = _setting(0.1, "Initial sigma of instance noise (pixel units of "
+                                     "[-1, 1] images).", minimum=0.0)
     gp_weight: float = _setting(10.0, "Gradient penalty weight lambda (wgan-gp).",
                                 **_NON_NEGATIVE)
     batch_size: int = _setting(64, "Batch size of each update.", **_POSITIVE)

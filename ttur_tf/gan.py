@@ -41,6 +41,9 @@ from ttur_tf.distribute import replica_rows
 __all__ = ["GAN", "NOISE_DISTRIBUTIONS", "stack_critic_batches"]
 
 NOISE_DISTRIBUTIONS = ("normal", "uniform")
+# Instance noise is drawn from its own stateless stream (seed + this, step, draw), so that turning
+# it on leaves every other draw of a run as it was.
+_INSTANCE_NOISE_STREAM = 1 << 32
 _METRICS_OF_EVERY_LOSS = ("d_loss", "g_loss")
 
 
@@ -66,11 +69,18 @@ class GAN(keras.Model):
         sample_in_training_mode: run the generator in training mode (batch statistics) when
             sampling, as the WGAN-GP scripts do; DCGAN samples in inference mode.
         seed: seed of the training noise (with the step, it determines every draw).
+        regularizer: of the discriminator (Mescheder et al. 2018): "gp" (WGAN-GP,
+            gp_weight·E(‖∇D(x̂)‖ − 1)²), "r1" / "r2" (γ/2·E‖∇D(x)‖² on real / fake samples),
+            "instance_noise" (N(0, σ²) added to every sample the discriminator sees), "none";
+            default: "gp" for the wgan-gp loss, "none" otherwise.
+        regularizer_weight: γ of r1 and r2.
+        instance_noise: σ at step 0, annealed linearly to 0 at ``anneal_steps`` (0: constant).
+        anneal_steps: the step at which instance noise reaches 0.
 
     Metrics returned by ``train_step`` (means since the trackers were last reset): ``d_loss`` (of
-    the last critic update, including λ·GP, as the original prints it), ``g_loss``, and for the
-    Wasserstein losses ``wasserstein`` (E[D(real)] − E[D(fake)]); for wgan-gp also
-    ``gradient_penalty``.
+    the last critic update, including the regularizer, as the original prints it with λ·GP),
+    ``g_loss``, and for the Wasserstein losses ``wasserstein`` (E[D(real)] − E[D(fake)]); with
+    gp, r1 or r2 also ``gradient_penalty`` (the penalty before its weight).
     """
 
     def __init__(
@@ -86,6 +96,10 @@ class GAN(keras.Model):
         noise_distribution: str = "normal",
         sample_in_training_mode: bool = True,
         seed: int = 0,
+        regularizer: str | None = None,
+        regularizer_weight: float = 10.0,
+        instance_noise: float = 0.1,
+        anneal_steps: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -108,11 +122,19 @@ class GAN(keras.Model):
         self.noise_distribution = noise_distribution
         self.sample_in_training_mode = bool(sample_in_training_mode)
         self.seed = int(seed)
+        self.regularizer = regularizer or ("gp" if self.gan_loss.uses_gradient_penalty else "none")
+        if self.regularizer not in losses.REGULARIZERS:
+            raise ValueError(f"regularizer must be one of {losses.REGULARIZERS}, got {regularizer!r}")
+        if regularizer_weight < 0 or instance_noise < 0 or anneal_steps < 0:
+            raise ValueError("regularizer_weight, instance_noise and anneal_steps must be ≥ 0")
+        self.regularizer_weight = float(regularizer_weight)
+        self.instance_noise = float(instance_noise)
+        self.anneal_steps = int(anneal_steps)
         # Completed steps; updated once per step, not once per replica.
         self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
                                     name="step", aggregation="only_first_replica")
         names = list(_METRICS_OF_EVERY_LOSS)
-        if self.gan_loss.uses_gradient_penalty:
+        if self.regularizer in ("gp", "r1", "r2"):
             names.append("gradient_penalty")
         if self.gan_loss.is_wasserstein:
             names.append("wasserstein")
@@ -161,6 +183,27 @@ class GAN(keras.Model):
         """The critic's scores of samples (B, ...) in training mode, float32."""
         return tf.cast(self.discriminator(samples, training=True), tf.float32)
 
+    def instance_noise_sigma(self) -> tf.Tensor:
+        """σ of instance noise at this step (float32): annealed linearly to 0 at anneal_steps."""
+        sigma = tf.constant(self.instance_noise, tf.float32)
+        if not self.anneal_steps:
+            return sigma
+        left = 1.0 - tf.cast(self.step, tf.float32) / float(self.anneal_steps)
+        return sigma * tf.maximum(left, 0.0)
+
+    def _seen_by_critic(self, samples: tf.Tensor, draw: int) -> tf.Tensor:
+        """``samples`` with instance noise added (this replica's rows of a global draw), or as
+        they are for the other regularizers."""
+        if self.regularizer != "instance_noise":
+            return samples
+
+        def every_row(rows):
+            seed = tf.stack([tf.constant(self.seed + _INSTANCE_NOISE_STREAM, tf.int64),
+                             self.step * self._draws_per_step + tf.cast(draw, tf.int64)])
+            return tf.random.stateless_normal(tf.concat([[rows], tf.shape(samples)[1:]], 0), seed)
+
+        return samples + self.instance_noise_sigma() * replica_rows(every_row, tf.shape(samples)[0])
+
     def _draw_seed(self, draw) -> tf.Tensor:
         """The stateless seed of draw number ``draw`` (< ``_draws_per_step``) of this step."""
         counter = self.step * self._draws_per_step + tf.cast(draw, tf.int64)
@@ -194,16 +237,23 @@ class GAN(keras.Model):
         """Critic update number ``index`` of the step on ``real`` (this replica's rows)."""
         batch_size = tf.shape(real)[0]
         fake = self._fake(self.sample_noise(batch_size, draw=1 + 2 * index))
+        real = self._seen_by_critic(real, 1 + 2 * index)
+        fake = self._seen_by_critic(fake, 2 + 2 * index)
         with tf.GradientTape() as tape:
             real_scores = self._scores(real)
             fake_scores = self._scores(fake)
             d_loss = self.gan_loss.d_loss(real_scores, fake_scores)
             values = {}
-            if self.gan_loss.uses_gradient_penalty:
+            if self.regularizer == "gp":
                 alpha = replica_rows(lambda rows: tf.random.stateless_uniform(
                     tf.reshape(rows, [1]), self._draw_seed(2 + 2 * index)), batch_size)
                 penalty = losses.gradient_penalty(self._scores, real, fake, alpha)
                 d_loss += self.gp_weight * penalty
+                values["gradient_penalty"] = penalty
+            elif self.regularizer in ("r1", "r2"):
+                penalty = losses.zero_centered_penalty(
+                    self._scores, real if self.regularizer == "r1" else fake)
+                d_loss += 0.5 * self.regularizer_weight * penalty
                 values["gradient_penalty"] = penalty
             scaled_loss = self.d_optimizer.scale_loss(d_loss)  # × the loss scale (float16)
         variables = self.discriminator.trainable_variables
@@ -248,7 +298,7 @@ class GAN(keras.Model):
         variables = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             fake = self._fake(self.sample_noise(batch_size, draw=0))
-            g_loss = self.gan_loss.g_loss(self._scores(fake))
+            g_loss = self.gan_loss.g_loss(self._scores(self._seen_by_critic(fake, 0)))
             scaled_loss = self.g_optimizer.scale_loss(g_loss)
         gradients = tape.gradient(scaled_loss, variables)
         # The original runs no generator update at iteration 0 (its critic trains first): zero

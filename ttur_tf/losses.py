@@ -26,6 +26,7 @@ from ttur_tf.distribute import global_mean
 
 __all__ = [
     "LOSSES",
+    "REGULARIZERS",
     "GanLoss",
     "dcgan_d_loss",
     "dcgan_g_loss",
@@ -34,9 +35,12 @@ __all__ = [
     "lsgan_g_loss",
     "wasserstein_d_loss",
     "wasserstein_g_loss",
+    "zero_centered_penalty",
 ]
 
 _NORM_EPSILON = 1e-12
+# The discriminator's regularizers (applied in ttur_tf.gan): see GAN's docstring.
+REGULARIZERS = ("gp", "r1", "r2", "instance_noise", "none")
 
 
 def wasserstein_d_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
@@ -99,6 +103,24 @@ def gradient_penalty(
     squared_norms = tf.reduce_sum(tf.square(gradients), axis=list(range(1, len(real.shape))))
     slopes = tf.sqrt(squared_norms + _NORM_EPSILON)
     return global_mean(tf.square(slopes - 1.0))
+
+
+def zero_centered_penalty(critic: Callable[[tf.Tensor], tf.Tensor], samples: tf.Tensor) -> tf.Tensor:
+    """E[‖∇ₓ critic(x)‖₂²] over ``samples`` (Mescheder et al. 2018: R1 on real, R2 on fake).
+
+    Args:
+        critic: maps a batch like ``samples`` to scores (B,) or (B, 1).
+        samples: float32 batch (B, ...).
+
+    Returns:
+        A float32 scalar (a global-batch mean), differentiable with respect to the critic's
+        variables; the regularizer adds γ/2 times it to ``d_loss``.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(samples)
+        scores = critic(samples)
+    gradients = tape.gradient(scores, samples)
+    return global_mean(tf.reduce_sum(tf.square(gradients), axis=list(range(1, len(samples.shape)))))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -137,7 +137,10 @@ def build_gan(config: TrainConfig, *, image_size: int | None = None,
     with _compute_precision(config.mixed_precision):
         generator, discriminator, noise = _networks(config, image_size, vocab_size)
     gan = GAN(generator, discriminator, loss=config.loss, n_critic=config.n_critic,
-              gp_weight=config.gp_weight, seed=config.seed, **noise)
+              gp_weight=config.gp_weight, seed=config.seed,
+              regularizer=config.regularizer or None,
+              regularizer_weight=config.regularizer_weight,
+              instance_noise=config.instance_noise, anneal_steps=config.steps, **noise)
     gan.compile(
         d_optimizer=_optimizer(config, config.d_lr, config.d_beta1, config.d_beta2),
         g_optimizer=_optimizer(config, config.g_lr, config.g_beta1, config.g_beta2),
