@@ -18,11 +18,16 @@ from ttur_tf.training_flags import config_from_flagfile
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-@pytest.fixture(scope="module")
-def image_npz(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "images.npz"
+def image_npz_path(folder):
+    """40 random 16×16 images as an .npz in ``folder``."""
+    path = Path(folder) / "images.npz"
     np.savez(path, images=random_images(40, 16, 16, seed=3))
     return str(path)
+
+
+@pytest.fixture(scope="module")
+def image_npz(tmp_path_factory):
+    return image_npz_path(tmp_path_factory.mktemp("data"))
 
 
 def tiny_config(logdir, dataset, **overrides):

@@ -159,6 +159,14 @@ class TrainConfig:
     g_beta2: float | None = _setting(None, "Generator Adam beta2.", **_BETA)
     adam_epsilon: float = _setting(1e-8, "Adam epsilon (TF1's default; Keras 3's is 1e-7).", minimum=0.0, exclusive_minimum=True)
     n_critic: int = _setting(1, "Discriminator updates per generator update (TTUR: 1).", **_POSITIVE)
+    update_rule: str = _setting(
+        "alternating", "How the players' updates are ordered (each keeps its optimizer and "
+        "learning rate): alternating (the original: generator, then critic), simultaneous (both "
+        "gradients at the same point), extragradient (an extrapolation step of both, then the "
+        "update with the gradients there), optimistic (the update uses 2 g_t - g_(t-1)). "
+        "extragradient and optimistic run on one replica.",
+        choices=("alternating", "simultaneous", "extragradient", "optimistic"),
+        shapes_networks=True)
     regularizer: str = _setting(
         "", "The discriminator's regularizer (Mescheder et al. 2018): gp (WGAN-GP, --gp_weight), "
         "r1 / r2 (--regularizer_weight/2 times E|grad D|^2 on real / fake samples), "
@@ -286,6 +294,9 @@ class TrainConfig:
             raise ValueError(f"metrics={config.metrics}: under strategy=multi_worker only fid is "
                              "computed (its moments merge across hosts; kid, is and pr would need "
                              "every sample's features on one host)")
+        if config.update_rule in ("extragradient", "optimistic") and config.strategy != "default":
+            raise ValueError(f"update_rule={config.update_rule} runs on one replica (its extra "
+                             f"state is per device): use strategy=default, not {config.strategy}")
         if config.lr_schedule == "kid_adaptive":
             if "kid" not in metrics or not config.fid_every:
                 raise ValueError("lr_schedule=kid_adaptive tests KID at each evaluation: add kid "

@@ -38,9 +38,10 @@ from ttur_tf import losses
 from ttur_tf.config import check_setting
 from ttur_tf.distribute import replica_rows
 
-__all__ = ["GAN", "NOISE_DISTRIBUTIONS", "stack_critic_batches"]
+__all__ = ["GAN", "NOISE_DISTRIBUTIONS", "UPDATE_RULES", "stack_critic_batches"]
 
 NOISE_DISTRIBUTIONS = ("normal", "uniform")
+UPDATE_RULES = ("alternating", "simultaneous", "extragradient", "optimistic")
 # Instance noise is drawn from its own stateless stream (seed + this, step, draw), so that turning
 # it on leaves every other draw of a run as it was.
 _INSTANCE_NOISE_STREAM = 1 << 32
@@ -76,6 +77,14 @@ class GAN(keras.Model):
         regularizer_weight: γ of r1 and r2.
         instance_noise: σ at step 0, annealed linearly to 0 at ``anneal_steps`` (0: constant).
         anneal_steps: the step at which instance noise reaches 0.
+        update_rule: how the two players' updates are ordered (each keeps its own optimizer and
+            learning rate): "alternating" (the original: the generator, then the critic at the
+            new generator), "simultaneous" (the generator's and the first critic update's
+            gradients at the same point), "extragradient" (both players take an extrapolation
+            step, then update from where they were with the gradients at the extrapolated
+            point), "optimistic" (each optimizer is given 2·g_t − g_{t−1}; the previous
+            gradients are variables, ``previous_gradients``, for the checkpoint). The last two
+            run on one replica.
 
     Metrics returned by ``train_step`` (means since the trackers were last reset): ``d_loss`` (of
     the last critic update, including the regularizer, as the original prints it with λ·GP),
@@ -100,6 +109,7 @@ class GAN(keras.Model):
         regularizer_weight: float = 10.0,
         instance_noise: float = 0.1,
         anneal_steps: int = 0,
+        update_rule: str = "alternating",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -130,6 +140,10 @@ class GAN(keras.Model):
         self.regularizer_weight = float(regularizer_weight)
         self.instance_noise = float(instance_noise)
         self.anneal_steps = int(anneal_steps)
+        if update_rule not in UPDATE_RULES:
+            raise ValueError(f"update_rule must be one of {UPDATE_RULES}, got {update_rule!r}")
+        self.update_rule = update_rule
+        self.previous_gradients: dict[str, list[tf.Variable]] = {}
         # Completed steps; updated once per step, not once per replica.
         self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
                                     name="step", aggregation="only_first_replica")
@@ -168,6 +182,20 @@ class GAN(keras.Model):
         self.g_optimizer = g_optimizer
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+        if self.update_rule in ("extragradient", "optimistic"):
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            if replicas > 1:
+                raise ValueError(f"update_rule={self.update_rule} runs on one replica (its extra "
+                                 f"state is per device), not {replicas}: use --strategy=default")
+        if self.update_rule == "optimistic":
+            self.previous_gradients = {
+                name: [tf.Variable(tf.zeros_like(variable), trainable=False,
+                                   name=f"previous_{name}_gradient_{index}")
+                       for index, variable in enumerate(network.trainable_variables)]
+                for name, network in (("d", self.discriminator), ("g", self.generator))}
+            self._have_previous = {name: tf.Variable(False, trainable=False,
+                                                     name=f"have_previous_{name}_gradients")
+                                   for name in ("d", "g")}
         self.built = True  # the networks were built with their inputs; nothing is left to infer
 
     def call(self, noise, training=False):
@@ -233,8 +261,9 @@ class GAN(keras.Model):
             return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
         return rng.standard_normal(shape).astype(np.float32)
 
-    def _discriminator_update(self, real: tf.Tensor, index) -> dict[str, tf.Tensor]:
-        """Critic update number ``index`` of the step on ``real`` (this replica's rows)."""
+    def _discriminator_gradients(self, real: tf.Tensor, index):
+        """(gradients, values) of critic update number ``index`` of the step on ``real`` (this
+        replica's rows), not applied."""
         batch_size = tf.shape(real)[0]
         fake = self._fake(self.sample_noise(batch_size, draw=1 + 2 * index))
         real = self._seen_by_critic(real, 1 + 2 * index)
@@ -256,18 +285,53 @@ class GAN(keras.Model):
                 d_loss += 0.5 * self.regularizer_weight * penalty
                 values["gradient_penalty"] = penalty
             scaled_loss = self.d_optimizer.scale_loss(d_loss)  # × the loss scale (float16)
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply(tape.gradient(scaled_loss, variables), variables)
-        if self.gan_loss.clips_weights:
-            for variable in variables:
-                variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
         values["d_loss"] = d_loss
         if self.gan_loss.is_wasserstein:
             values["wasserstein"] = -losses.wasserstein_d_loss(real_scores, fake_scores)
+        return tape.gradient(scaled_loss, self.discriminator.trainable_variables), values
+
+    @property
+    def update_rule_state(self) -> dict[str, tf.Variable]:
+        """What the update rule carries from step to step, for the checkpoint (optimistic: the
+        previous gradients of both networks)."""
+        if self.update_rule != "optimistic":
+            return {}
+        state = {f"have_previous_{name}": flag for name, flag in self._have_previous.items()}
+        for name, variables in self.previous_gradients.items():
+            state.update({f"previous_{name}_gradient_{index}": variable
+                          for index, variable in enumerate(variables)})
+        return state
+
+    def _optimistic(self, name: str, gradients: list, record=1.0) -> list:
+        """2·g_t − g_{t−1} (g_t at the network's first update), remembering g_t when ``record``
+        is 1 (0: the generator's skipped first update, which is not a gradient to remember)."""
+        previous, flag = self.previous_gradients[name], self._have_previous[name]
+        have = tf.cast(flag, tf.float32)
+        combined = [2.0 * gradient - (have * old + (1.0 - have) * gradient)
+                    for gradient, old in zip(gradients, previous)]
+        for old, gradient in zip(previous, gradients):
+            old.assign(record * gradient + (1.0 - record) * old)
+        flag.assign(tf.logical_or(flag, record > 0))
+        return combined
+
+    def _apply_discriminator(self, gradients: list) -> None:
+        variables = self.discriminator.trainable_variables
+        if self.update_rule == "optimistic":
+            gradients = self._optimistic("d", gradients)
+        self.d_optimizer.apply(gradients, variables)
+        if self.gan_loss.clips_weights:
+            for variable in variables:
+                variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
+
+    def _discriminator_update(self, real: tf.Tensor, index) -> dict[str, tf.Tensor]:
+        """Critic update number ``index`` of the step on ``real`` (this replica's rows)."""
+        gradients, values = self._discriminator_gradients(real, index)
+        self._apply_discriminator(gradients)
         return values
 
-    def _discriminator_updates(self, real_batches: tf.Tensor) -> dict[str, tf.Tensor]:
-        """``n_critic`` updates, update i on ``real_batches[:, i]``; the values of the last one.
+    def _discriminator_updates(self, real_batches: tf.Tensor, first: int = 0) -> dict[str, tf.Tensor]:
+        """Updates ``first``…``n_critic`` − 1, update i on ``real_batches[:, i]``; the values of
+        the last one ({} when there is none).
 
         On one device a ``tf.while_loop``, so that the update is traced once whatever ``n_critic``
         is (unrolled, ten critic updates make a graph ten times larger and slower to build). One
@@ -276,9 +340,9 @@ class GAN(keras.Model):
         Under a ``tf.distribute`` strategy the updates are unrolled: it cannot synchronise the
         replicas' gradients inside a loop.
         """
-        if self.n_critic == 1 or tf.distribute.has_strategy():
+        if self.n_critic - first <= 1 or tf.distribute.has_strategy():
             values = {}
-            for index in range(self.n_critic):
+            for index in range(first, self.n_critic):
                 values.update(self._discriminator_update(real_batches[:, index], index))
             return values
         names = [name for name in self.trackers if name != "g_loss"]
@@ -289,26 +353,55 @@ class GAN(keras.Model):
 
         _, *last = tf.while_loop(
             lambda index, *_: index < self.n_critic, update,
-            (tf.constant(0), *(tf.zeros((), tf.float32) for _ in names)),
+            (tf.constant(first), *(tf.zeros((), tf.float32) for _ in names)),
             parallel_iterations=1,
         )
         return dict(zip(names, last))
 
-    def _generator_update(self, batch_size) -> tf.Tensor:
-        variables = self.generator.trainable_variables
+    def _generator_gradients(self, batch_size):
+        """(gradients, g_loss) of the step's generator update, not applied."""
         with tf.GradientTape() as tape:
             fake = self._fake(self.sample_noise(batch_size, draw=0))
             g_loss = self.gan_loss.g_loss(self._scores(self._seen_by_critic(fake, 0)))
             scaled_loss = self.g_optimizer.scale_loss(g_loss)
-        gradients = tape.gradient(scaled_loss, variables)
+        return tape.gradient(scaled_loss, self.generator.trainable_variables), g_loss
+
+    def _apply_generator(self, gradients: list) -> None:
         # The original runs no generator update at iteration 0 (its critic trains first): zero
         # gradients leave the weights and Adam's (RMSprop's) zero state as they are, and the
         # rewind keeps the optimizer's step count (and so Adam's bias correction) the original's.
         first_step = tf.equal(self.step, 0)
         keep = tf.cast(tf.logical_not(first_step), tf.float32)
-        self.g_optimizer.apply([gradient * keep for gradient in gradients], variables)
+        gradients = [gradient * keep for gradient in gradients]
+        if self.update_rule == "optimistic":
+            gradients = self._optimistic("g", gradients, record=keep)
+        self.g_optimizer.apply(gradients, self.generator.trainable_variables)
         self.g_optimizer.iterations.assign_sub(tf.cast(first_step, tf.int64))
-        return g_loss
+
+    def _both_players(self, real_batches: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The generator's update and critic update 0, by the update rule; their values."""
+        batch_size = tf.shape(real_batches)[0]
+        g_gradients, g_loss = self._generator_gradients(batch_size)
+        if self.update_rule in ("alternating", "optimistic"):
+            self._apply_generator(g_gradients)
+            values = self._discriminator_update(real_batches[:, 0], 0)
+        elif self.update_rule == "simultaneous":
+            d_gradients, values = self._discriminator_gradients(real_batches[:, 0], 0)
+            self._apply_generator(g_gradients)
+            self._apply_discriminator(d_gradients)
+        else:  # extragradient: extrapolate, take the gradients there, update from the start
+            variables = self.generator.trainable_variables + self.discriminator.trainable_variables
+            start = [tf.identity(variable) for variable in variables]
+            d_gradients, _ = self._discriminator_gradients(real_batches[:, 0], 0)
+            self._apply_generator(g_gradients)
+            self._apply_discriminator(d_gradients)
+            g_gradients, g_loss = self._generator_gradients(batch_size)
+            d_gradients, values = self._discriminator_gradients(real_batches[:, 0], 0)
+            for variable, value in zip(variables, start):
+                variable.assign(value)
+            self._apply_generator(g_gradients)
+            self._apply_discriminator(d_gradients)
+        return {"g_loss": g_loss, **values}
 
     def train_step(self, real_batches):
         """One TTUR iteration on real batches stacked as (B, n_critic, ...) (B: this replica's)."""
@@ -321,8 +414,8 @@ class GAN(keras.Model):
                 f"train_step needs {self.n_critic} real batches stacked on axis 1 (n_critic), got "
                 f"shape {real_batches.shape}: use stack_critic_batches(dataset, n_critic)"
             )
-        values = {"g_loss": self._generator_update(tf.shape(real_batches)[0])}
-        values.update(self._discriminator_updates(real_batches))
+        values = self._both_players(real_batches)
+        values.update(self._discriminator_updates(real_batches, first=1))
         self.step.assign_add(1)
         # Each replica holds its share of the global means; the trackers average over replicas.
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync

@@ -140,7 +140,8 @@ def build_gan(config: TrainConfig, *, image_size: int | None = None,
               gp_weight=config.gp_weight, seed=config.seed,
               regularizer=config.regularizer or None,
               regularizer_weight=config.regularizer_weight,
-              instance_noise=config.instance_noise, anneal_steps=config.steps, **noise)
+              instance_noise=config.instance_noise, anneal_steps=config.steps,
+              update_rule=config.update_rule, **noise)
     gan.compile(
         d_optimizer=_optimizer(config, config.d_lr, config.d_beta1, config.d_beta2),
         g_optimizer=_optimizer(config, config.g_lr, config.g_beta1, config.g_beta2),
@@ -390,7 +391,7 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
         gan = task.gan
         checkpoint = tf.train.Checkpoint(
             generator=gan.generator, discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
-            g_optimizer=gan.g_optimizer, step=gan.step, **task.tracked,
+            g_optimizer=gan.g_optimizer, step=gan.step, **task.tracked, **gan.update_rule_state,
         )
     checkpoints = RunCheckpoints(checkpoint, checkpoint_dir, config.max_checkpoints,
                                  scratch=scratch_folder(strategy, checkpoint_dir))
