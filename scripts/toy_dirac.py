@@ -19,6 +19,7 @@ from absl import flags
 
 from ttur_tf import cli, plots
 from ttur_tf.files import check_writable_folder, write_bytes_atomically
+from ttur_tf.toy_rules import predicted_outcome
 from ttur_tf.toy_dirac import (
     LOSSES, REGULARIZERS, UPDATE_RULES, DiracGame, equilibrium_is_stationary, run_dirac,
     spectral_radius, update_jacobian,
@@ -93,8 +94,7 @@ def main(argv, flag_values: flags.FlagValues) -> None:
             paths[method] = run_dirac(game, rule, steps, iterations=fv.iterations)
             if equilibrium_is_stationary(game):
                 radius = spectral_radius(update_jacobian(game, rule, steps))
-                prediction = ("converges" if radius < 1 - 1e-9 else
-                              "diverges" if radius > 1 + 1e-9 else "circles")
+                prediction = predicted_outcome(radius)
             else:
                 radius, prediction = float("nan"), "no fixed point at (0, 0)"
             rows.append((method, radius, prediction, float(np.hypot(*paths[method][-1]))))

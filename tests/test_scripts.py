@@ -127,6 +127,7 @@ def test_offline_demo_runs_on_the_standin_graph(tmp_path, caplog):
     assert np.isfinite(fid) and fid > 0
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")
 def test_fid_disturbance_study_runs_end_to_end_on_a_generated_folder(tmp_path, standin_graph_path):

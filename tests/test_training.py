@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import mean_color_features, random_images, write_png_folder
+from ttur_tf import callbacks
 from ttur_tf.errors import NonFiniteLossError
 from ttur_tf.fid import Statistics
 from ttur_tf.training import TrainConfig, train
@@ -47,15 +48,16 @@ def event_tags(logdir):
 
 
 def network_state(logdir, config):
-    """Generator, discriminator and optimizer variables of the latest checkpoint in ``logdir``."""
+    """Generator, discriminator and optimizer variables (and the step, the evaluation state) of
+    the latest checkpoint in ``logdir``; not the wall clock."""
     reader = tf.train.load_checkpoint(str(Path(logdir) / "checkpoints"))
     names = sorted(name for name in reader.get_variable_to_shape_map()
-                   if not name.startswith("_CHECKPOINTABLE_OBJECT_GRAPH"))
+                   if not name.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "elapsed_seconds")))
     return {name: reader.get_tensor(name) for name in names}
 
 
 @pytest.mark.filterwarnings("ignore:only|the covariances")
-def test_a_run_logs_losses_fid_and_samples_and_checkpoints(tmp_path, image_npz):
+def test_a_run_logs_losses_fid_samples_and_its_settings_and_checkpoints(tmp_path, image_npz):
     config = tiny_config(tmp_path / "run", image_npz, fid_every=2, fid_num_samples=12,
                          fid_sample_batch_size=5, fid_batch_size=6)
     result = train(config, features=mean_color_features)
@@ -69,6 +71,37 @@ def test_a_run_logs_losses_fid_and_samples_and_checkpoints(tmp_path, image_npz):
         "samples_00000002.png", "samples_00000004.png"]
     assert (Path(config.logdir) / "reference_stats.npz").is_file()
     assert (Path(config.logdir) / "checkpoints" / "ckpt-4.index").is_file()
+    hparams = logged_hparams(config.logdir)
+    assert hparams["d_lr"].number_value == pytest.approx(3e-4)
+    assert hparams["n_critic"].number_value == 1 and hparams["loss"].string_value == "wgan-gp"
+    assert hparams["seed"].number_value == 0 and hparams["model"].string_value == "resnet"
+
+
+def logged_hparams(logdir):
+    """The settings the run logged as TensorBoard HParams (one session)."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    sessions = []
+    for path in glob.glob(str(Path(logdir) / "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "hparams":
+                    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                    if data.HasField("session_start_info"):
+                        sessions.append(data.session_start_info.hparams)
+    assert len(sessions) == 1
+    return sessions[0]
+
+
+def logged_scalars(logdir, tag):
+    """{step: value} of a scalar ``tag`` in the run's events."""
+    values = {}
+    for path in sorted(glob.glob(str(Path(logdir) / "events.out.tfevents.*"))):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag == tag:
+                    values[event.step] = float(tf.make_ndarray(value.tensor))
+    return values
 
 
 class CrashAt(keras.callbacks.Callback):
@@ -92,11 +125,34 @@ def test_resuming_after_a_crash_continues_like_an_uninterrupted_run(tmp_path, im
     with pytest.raises(KeyboardInterrupt):
         train(interrupted, extra_callbacks=[CrashAt(3)])  # after the checkpoint at step 2
     assert train(interrupted).step == 5
+    clock = logged_scalars(interrupted.logdir, "elapsed_seconds")
+    assert sorted(clock) == [1, 2, 3, 4, 5] and clock[5] > clock[4] > clock[3] > clock[2]
     expected, resumed = network_state(uninterrupted.logdir, uninterrupted), network_state(
         interrupted.logdir, interrupted)
     assert expected.keys() == resumed.keys()
     for name in expected:
         np.testing.assert_allclose(resumed[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+class FakeModel:
+    def __init__(self):
+        self.step = tf.Variable(0, dtype=tf.int64)
+
+
+def test_the_wall_clock_continues_from_its_restored_value_and_is_logged(tmp_path, monkeypatch):
+    clock = iter([10.0, 13.0, 14.5])
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: next(clock))
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    elapsed = callbacks.ElapsedTime(writer, every=2)
+    elapsed.set_model(FakeModel())
+    elapsed.seconds.assign(100.0)  # as restored from a checkpoint
+    elapsed.on_train_begin()  # at 10 s
+    for step in (1, 2):  # at 13 s and 14.5 s
+        elapsed.model.step.assign(step)
+        elapsed.on_train_batch_end(step - 1)
+    writer.flush()
+    assert elapsed.seconds.numpy() == 104.5
+    assert logged_scalars(tmp_path, "elapsed_seconds") == {2: 104.5}
 
 
 class PoisonTheCritic(keras.callbacks.Callback):
@@ -226,23 +282,3 @@ def test_kid_adaptive_schedule_decays_both_rates_logs_them_and_resumes(tmp_path,
 def test_kid_adaptive_needs_kid_among_the_metrics(tmp_path, image_npz):
     with pytest.raises(ValueError, match="add kid to --metrics"):
         train(tiny_config(tmp_path / "run", image_npz, fid_every=1, lr_schedule="kid_adaptive"))
-
-
-def test_a_run_logs_its_settings_as_tensorboard_hparams(tmp_path, image_npz):
-    from tensorboard.plugins.hparams import plugin_data_pb2
-
-    config = tiny_config(tmp_path / "run", image_npz, steps=1, d_lr=2e-4, n_critic=2)
-    train(config)
-    sessions = []
-    for path in glob.glob(str(Path(config.logdir) / "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                if value.metadata.plugin_data.plugin_name == "hparams":
-                    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
-                    if data.HasField("session_start_info"):
-                        sessions.append(data.session_start_info.hparams)
-    assert len(sessions) == 1
-    hparams = sessions[0]
-    assert hparams["d_lr"].number_value == pytest.approx(2e-4)
-    assert hparams["n_critic"].number_value == 2 and hparams["loss"].string_value == "wgan-gp"
-    assert hparams["seed"].number_value == 0 and hparams["model"].string_value == "resnet"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -32,6 +33,7 @@ from ttur_tf.sample_statistics import generated_features, to_uint8_like_the_orig
 
 __all__ = [
     "CheckpointSaver",
+    "ElapsedTime",
     "ImageMetricsEvaluator",
     "JSDEvaluator",
     "NonFiniteLossError",
@@ -93,6 +95,37 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                 f"checkpoint in {self.checkpoint_dir} is kept; lower the learning rates (or check "
                 "the data for NaN/Inf) and rerun the same command to resume from it."
             )
+
+
+class ElapsedTime(keras.callbacks.Callback):
+    """The run's wall clock: seconds spent in training (steps and evaluations, summed over
+    resumes; not the set-up before the first step), in a variable the checkpoint keeps and
+    logged as ``elapsed_seconds`` every ``every`` steps. Sweeps align runs by it, as the paper
+    compares TTUR and the original setting by wall-clock time. Put it first among the
+    callbacks, so that a checkpoint saved at a step holds that step's time.
+
+    Args:
+        writer: the run's summary writer.
+        every: the logging interval in steps.
+    """
+
+    def __init__(self, writer, every: int):
+        super().__init__()
+        self.writer = writer
+        self.every = every
+        self.seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False,
+                                   name="elapsed_seconds")
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.monotonic() - float(self.seconds.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds.assign(time.monotonic() - self._start)
+        step = _step(self.model)
+        if step % self.every == 0:
+            with writing_events(), self.writer.as_default(step=step):
+                tf.summary.scalar("elapsed_seconds", self.seconds)
 
 
 class ScalarLogger(keras.callbacks.Callback):

@@ -12,6 +12,10 @@ Settings (lr_x, lr_y) of the figure:
 
 With lr_x = 0.01 the x step multiplies x by 1 − 2·lr_x·(100 − y²) ≈ −1: x oscillates around the
 saddle instead of settling, whereas a slow x lets y equilibrate first (the paper's argument).
+
+Beyond the notebook, ``run_saddle(..., rule=...)`` plays the same game with the other update
+rules of ``ttur_tf.toy_rules`` (simultaneous, extragradient, optimistic), each with the two
+learning rates, and ``saddle_spectral_radius`` predicts what each does near the saddle.
 """
 
 from __future__ import annotations
@@ -20,7 +24,16 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["SETTINGS", "SaddleTrajectory", "distance_to_saddle", "objective", "run_saddle"]
+from ttur_tf import toy_rules
+
+__all__ = [
+    "SETTINGS",
+    "SaddleTrajectory",
+    "distance_to_saddle",
+    "objective",
+    "run_saddle",
+    "saddle_spectral_radius",
+]
 
 SETTINGS = {
     "orig_fast": (0.01, 0.01),
@@ -51,7 +64,8 @@ class SaddleTrajectory:
 
     @property
     def objective(self) -> np.ndarray:
-        return objective(self.x[1:], self.y[1:])
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged run holds inf / nan
+            return objective(self.x[1:], self.y[1:])
 
     @property
     def distance(self) -> np.ndarray:
@@ -63,6 +77,16 @@ class SaddleTrajectory:
         return float(inside[0] + 1) if inside.size else float("inf")
 
 
+def _noisy_field(noise: np.ndarray):
+    """The saddle's field for ``toy_rules``: (−∂f/∂x, ∂f/∂y) plus the noise of the iteration's
+    ``evaluation``-th gradient (``noise``: (n_iter, evaluations, 2), x then y)."""
+    def field(point, iteration, evaluation):
+        x, y = point
+        return np.array([-(2.0 * x * (100.0 - y * y) + noise[iteration, evaluation, 0]),
+                         -2.0 * y * (1.0 + x * x) + noise[iteration, evaluation, 1]])
+    return field
+
+
 def run_saddle(
     lr_x: float,
     lr_y: float,
@@ -70,8 +94,13 @@ def run_saddle(
     sigma: float = 1.0,
     rng: np.random.Generator | None = None,
     start: tuple[float, float] = START,
+    rule: str = "alternating",
 ) -> SaddleTrajectory:
-    """Noisy simultaneous descent on x / ascent on y, in the notebook's order (x first).
+    """Noisy descent on x / ascent on y with an update rule of ``ttur_tf.toy_rules``.
+
+    The default, ``alternating``, is the notebook's order: x first, then y with the new x, the
+    noise drawn x then y. Every gradient evaluation gets its own noise, so extragradient draws
+    twice per iteration.
 
     Args:
         lr_x, lr_y: the two learning rates (> 0).
@@ -79,17 +108,24 @@ def run_saddle(
         sigma: standard deviation of the gradient noise (≥ 0).
         rng: the noise source (default: a fresh unseeded generator).
         start: the initial (x, y).
+        rule: one of ``toy_rules.UPDATE_RULES``.
     """
     if lr_x <= 0 or lr_y <= 0 or n_iter < 1 or sigma < 0:
         raise ValueError(f"need lr_x, lr_y > 0, n_iter ≥ 1, sigma ≥ 0; got {lr_x}, {lr_y}, "
                          f"{n_iter}, {sigma}")
+    if rule not in toy_rules.UPDATE_RULES:
+        raise ValueError(f"rule must be one of {toy_rules.UPDATE_RULES}, got {rule!r}")
     rng = rng or np.random.default_rng()
-    noise = rng.normal(scale=sigma, size=(n_iter, 2)) if sigma else np.zeros((n_iter, 2))
-    xs = np.empty(n_iter + 1)
-    ys = np.empty(n_iter + 1)
-    x, y = xs[0], ys[0] = start
-    for i in range(n_iter):
-        x -= lr_x * (2.0 * x * (100.0 - y * y) + noise[i, 0])
-        y += lr_y * (-2.0 * y * (1.0 + x * x) + noise[i, 1])
-        xs[i + 1], ys[i + 1] = x, y
-    return SaddleTrajectory(xs, ys)
+    shape = (n_iter, toy_rules.evaluations_per_iteration(rule), 2)
+    noise = rng.normal(scale=sigma, size=shape) if sigma else np.zeros(shape)
+    path = toy_rules.play(_noisy_field(noise), rule, (lr_x, lr_y), start, n_iter)
+    return SaddleTrajectory(path[:, 0].copy(), path[:, 1].copy())
+
+
+def saddle_spectral_radius(rule: str, lr_x: float, lr_y: float) -> float:
+    """ρ of one noise-free update's Jacobian at the saddle (0, 0). The field's Jacobian there is
+    diag(−200, −2), so x is the stiff direction: simultaneous and alternating steps multiply x
+    by 1 − 200·lr_x (ρ = 1 at lr_x = 0.01: x keeps oscillating); extragradient by
+    1 − 200·lr_x + (200·lr_x)², which is 3 at lr_x = 0.01."""
+    field = _noisy_field(np.zeros((1, 2, 2)))
+    return toy_rules.spectral_radius(toy_rules.update_jacobian(field, rule, (lr_x, lr_y)))

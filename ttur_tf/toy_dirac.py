@@ -18,14 +18,8 @@ decides what each rule does near it: an update map with step sizes h = (h_θ, h_
 M, and the iterates converge when the spectral radius ρ(M) < 1, spiral out when ρ(M) > 1, and
 circle when ρ(M) = 1 (``update_jacobian``, ``spectral_radius``).
 
-Update rules (each with its own step size per player, so one or two time scales):
-
-* ``simultaneous``: both players step from the same point;
-* ``alternating``: the generator first, then the discriminator at the new θ (the order of the
-  original TTUR scripts);
-* ``extragradient`` (Korpelevich; Gidel et al., ICLR 2019): an extrapolation step of both, then
-  the update from the start with the gradients at the extrapolated point;
-* ``optimistic`` (Daskalakis et al., ICLR 2018): the step uses 2·v_t − v_{t−1}.
+The update rules (``ttur_tf.toy_rules``: simultaneous, alternating — the generator first —,
+extragradient, optimistic) take a step size per player, so one or two time scales.
 
 Regularizers of the discriminator: ``none``; ``r1`` and ``r2`` (γ/2·‖∇ₓD‖² on real or fake
 samples; for a linear D both are γ/2·ψ²); ``gp`` (WGAN-GP, γ/2·(‖∇ₓD‖ − 1)², which keeps |ψ| near
@@ -40,6 +34,9 @@ import dataclasses
 import numpy as np
 from scipy import special
 
+from ttur_tf import toy_rules
+from ttur_tf.toy_rules import UPDATE_RULES, spectral_radius
+
 __all__ = [
     "LOSSES",
     "REGULARIZERS",
@@ -51,7 +48,6 @@ __all__ = [
     "update_jacobian",
 ]
 
-UPDATE_RULES = ("simultaneous", "alternating", "extragradient", "optimistic")
 REGULARIZERS = ("none", "r1", "r2", "gp", "instance_noise")
 LOSSES = ("gan", "wgan")
 _HERMITE_NODES, _HERMITE_WEIGHTS = np.polynomial.hermite_e.hermegauss(40)
@@ -106,21 +102,8 @@ class DiracGame:
         return np.array([d_theta, d_psi])
 
 
-def _step(game: DiracGame, rule: str, point: np.ndarray, steps: np.ndarray,
-          previous_field: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """One update of ``rule`` from ``point`` = (θ, ψ); returns (new point, the field used as
-    v_t for the optimistic rule)."""
-    field = game.field(*point)
-    if rule == "simultaneous":
-        return point + steps * field, field
-    if rule == "alternating":
-        theta = point[0] + steps[0] * field[0]
-        return np.array([theta, point[1] + steps[1] * game.field(theta, point[1])[1]]), field
-    if rule == "extragradient":
-        look_ahead = point + steps * field
-        return point + steps * game.field(*look_ahead), field
-    previous = field if previous_field is None else previous_field
-    return point + steps * (2.0 * field - previous), field
+def _field_of(game: DiracGame):
+    return lambda point, iteration, evaluation: game.field(*point)
 
 
 def run_dirac(game: DiracGame, rule: str, steps: tuple[float, float], start=(1.0, 1.0),
@@ -140,18 +123,7 @@ def run_dirac(game: DiracGame, rule: str, steps: tuple[float, float], start=(1.0
     Raises:
         ValueError: an unknown rule or non-positive step sizes.
     """
-    if rule not in UPDATE_RULES:
-        raise ValueError(f"rule must be one of {UPDATE_RULES}, got {rule!r}")
-    steps = np.asarray(steps, dtype=np.float64)
-    if steps.shape != (2,) or (steps <= 0).any():
-        raise ValueError(f"steps must be two positive step sizes (h_theta, h_psi), got {steps}")
-    path = np.empty((iterations + 1, 2))
-    path[0] = start
-    previous = None
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run ends in inf / nan
-        for index in range(iterations):
-            path[index + 1], previous = _step(game, rule, path[index], steps, previous)
-    return path
+    return toy_rules.play(_field_of(game), rule, steps, start, iterations)
 
 
 def equilibrium_is_stationary(game: DiracGame, delta: float = 1e-9) -> bool:
@@ -166,25 +138,4 @@ def update_jacobian(game: DiracGame, rule: str, steps: tuple[float, float],
                     delta: float = 1e-6) -> np.ndarray:
     """The Jacobian of one update at the equilibrium (central differences). For ``optimistic``
     the state is (θ, ψ, v_{t−1}): a 4 × 4 matrix; 2 × 2 otherwise."""
-    steps = np.asarray(steps, dtype=np.float64)
-    if rule == "optimistic":
-        def update(state):
-            point, previous = state[:2], state[2:]
-            new, field = _step(game, rule, point, steps, previous)
-            return np.concatenate([new, field])
-        size = 4
-    else:
-        def update(state):
-            return _step(game, rule, state, steps, None)[0]
-        size = 2
-    jacobian = np.empty((size, size))
-    for column in range(size):
-        offset = np.zeros(size)
-        offset[column] = delta
-        jacobian[:, column] = (update(offset) - update(-offset)) / (2 * delta)
-    return jacobian
-
-
-def spectral_radius(matrix: np.ndarray) -> float:
-    """The largest |eigenvalue|: < 1 the iterates converge locally, > 1 they move away."""
-    return float(np.max(np.abs(np.linalg.eigvals(matrix))))
+    return toy_rules.update_jacobian(_field_of(game), rule, steps, delta=delta)

@@ -6,7 +6,8 @@ trains until ``steps`` steps are done. Image and language models share this loop
 the networks and the evaluation differ. Everything a run writes is under ``logdir``:
 
 * TensorBoard events: the settings as HParams; ``d_loss``, ``g_loss``, ``gradient_penalty``,
-  ``wasserstein``; for images ``fid``, ``best_fid`` (and the other ``--metrics``) and a
+  ``wasserstein``, ``elapsed_seconds`` (the run's wall clock, summed over resumes); for images
+  ``fid``, ``best_fid`` (and the other ``--metrics``) and a
   ``samples`` image; for text ``js1``…``js6`` and ``samples`` text;
 * ``samples/`` (PNG grids, or ``samples_<step>.txt``), ``checkpoints/``, ``config.json``;
 * images: the training data's FID statistics (``reference_stats.npz``) when no ``fid_stats`` file
@@ -389,9 +390,11 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
         else:
             task = _image_task(config, logdir, writer, features, chief, strategy)
         gan = task.gan
+        elapsed = callbacks_lib.ElapsedTime(writer, config.log_every)
         checkpoint = tf.train.Checkpoint(
             generator=gan.generator, discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
-            g_optimizer=gan.g_optimizer, step=gan.step, **task.tracked, **gan.update_rule_state,
+            g_optimizer=gan.g_optimizer, step=gan.step, elapsed_seconds=elapsed.seconds,
+            **task.tracked, **gan.update_rule_state,
         )
     checkpoints = RunCheckpoints(checkpoint, checkpoint_dir, config.max_checkpoints,
                                  scratch=scratch_folder(strategy, checkpoint_dir))
@@ -406,6 +409,7 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
     start_step = int(gan.step.numpy())
     if start_step < config.steps:
         callbacks = [
+            elapsed,
             callbacks_lib.StopOnNonFiniteLoss(checkpoint_dir),
             callbacks_lib.ScalarLogger(writer, config.log_every),
             *(task.callbacks if chief else []),
