@@ -26,7 +26,15 @@ from ttur_tf.sweep import bands as bands_lib
 from ttur_tf.sweep import report, runs as runs_lib
 from ttur_tf.sweep.event_scalars import read_scalars
 
-DEFAULT_TRAINER = Path(__file__).resolve().parent / "train_wgan_gp.py"
+SCRIPTS = Path(__file__).resolve().parent
+
+
+def default_trainer(flagfile: Path) -> Path:
+    """train_dcgan.py for a flagfile that sets --model=dcgan (its defaults are the DCGAN's),
+    train_wgan_gp.py otherwise."""
+    lines = [line.strip() for line in flagfile.read_text().splitlines()]
+    dcgan = any(line.replace(" ", "") == "--model=dcgan" for line in lines)
+    return SCRIPTS / ("train_dcgan.py" if dcgan else "train_wgan_gp.py")
 
 
 def flagfiles_as_settings(argv: list[str]) -> list[str]:
@@ -56,7 +64,8 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_integer("parallel", 1, "Runs trained at the same time. With more than one, "
                          "each gets cores/parallel TensorFlow threads (unless "
                          "TF_NUM_INTRAOP_THREADS is set).", lower_bound=1, **fv)
-    flags.DEFINE_string("trainer", str(DEFAULT_TRAINER), "The training script each run calls.",
+    flags.DEFINE_string("trainer", "", "The training script every run calls (default: "
+                        "train_dcgan.py for a flagfile with --model=dcgan, else train_wgan_gp.py).",
                         **fv)
     flags.DEFINE_multi_string("train_arg", [], "An argument added to every run's command after "
                               "its flagfile, e.g. --train_arg=--steps=300 (repeat the flag).",
@@ -103,11 +112,12 @@ def main(argv, flag_values: flags.FlagValues) -> None:
     with cli.user_errors_exit():
         settings = runs_lib.setting_names(fv.setting)
         seeds = runs_lib.parse_seeds(fv.seeds)
-        trainer = Path(fv.trainer)
-        if not trainer.is_file():
-            raise FileNotFoundError(f"--trainer={trainer} does not exist")
+        if fv.trainer and not Path(fv.trainer).is_file():
+            raise FileNotFoundError(f"--trainer={fv.trainer} does not exist")
+        trainers = {setting: Path(fv.trainer) if fv.trainer else default_trainer(flagfile)
+                    for setting, flagfile in settings.items()}
         check_writable_folder(out_dir)
-        planned = runs_lib.plan_runs(settings, seeds, out_dir, trainer, list(fv.train_arg))
+        planned = runs_lib.plan_runs(settings, seeds, out_dir, trainers, list(fv.train_arg))
         if fv.report_only:
             outcomes = [runs_lib.RunOutcome(run, "skipped" if run.is_finished() else "missing")
                         for run in planned]

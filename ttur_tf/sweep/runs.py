@@ -95,11 +95,13 @@ class Run:
         return self.logdir / _LOG
 
 
-def plan_runs(settings: dict[str, Path], seeds: list[int], out_dir: Path, trainer: Path,
-              extra_arguments: list[str]) -> list[Run]:
-    """Every (setting, seed) as a ``Run``, settings in the given order, then seeds."""
+def plan_runs(settings: dict[str, Path], seeds: list[int], out_dir: Path,
+              trainers: dict[str, Path], extra_arguments: list[str]) -> list[Run]:
+    """Every (setting, seed) as a ``Run``, settings in the given order, then seeds;
+    ``trainers``: the training script of each setting."""
     runs = []
     for setting, flagfile in settings.items():
+        trainer = trainers[setting]
         for seed in seeds:
             logdir = out_dir / setting / f"seed_{seed}"
             command = (sys.executable, str(trainer), f"--flagfile={flagfile}", *extra_arguments,
