@@ -1,7 +1,7 @@
 """Compares training settings over several seeds, as the paper reports its curves.
 
     python scripts/sweep.py --flagfile=configs/quickstart.flags \
-        --flagfile=configs/quickstart_orig.flags --seeds=0-2 [--parallel=2] [--out_dir=sweep]
+        --flagfile=configs/quickstart_single_scale.flags --seeds=0-2 [--parallel=2] [--out_dir=sweep]
         [--train_arg=--steps=300 ...]
 
 Each ``--flagfile`` here names one setting (it is not read as this script's flags). Every setting

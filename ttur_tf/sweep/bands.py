@@ -57,10 +57,10 @@ def _seconds_at(run: dict[str, Series], steps: np.ndarray) -> np.ndarray:
     clock = run.get(ELAPSED_TAG)
     if clock is None or clock.steps.size == 0:
         return np.full(steps.shape, np.nan)
-    # Before the first log step the clock is interpolated from 0 s at step 0.
-    known_steps = np.concatenate([[0], clock.steps]) if clock.steps[0] > 0 else clock.steps
-    known_seconds = np.concatenate([[0.0], clock.values]) if clock.steps[0] > 0 else clock.values
-    return np.interp(steps, known_steps, known_seconds)
+    if clock.steps[0] > 0:  # before the first log step: interpolated from 0 s at step 0
+        return np.interp(steps, np.concatenate([[0], clock.steps]),
+                         np.concatenate([[0.0], clock.values]))
+    return np.interp(steps, clock.steps, clock.values)
 
 
 def band(runs: list[dict[str, Series]], tag: str) -> Band | None:
