@@ -175,13 +175,14 @@ def free_ports(count):
 
 
 def run_workers(logdir, corpus, steps):
-    """Two worker processes of one multi-worker run (the quickstart's language GAN, tiny)."""
+    """Two worker processes of one multi-worker run (the quickstart's language GAN, tiny, with the
+    learning rates the one-device run of the test is given, whatever the quickstart's tuning)."""
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     command = [sys.executable, ROOT / "scripts" / "train_wgan_gp.py",
                f"--flagfile={ROOT / 'configs' / 'quickstart.flags'}", f"--logdir={logdir}",
                f"--dataset={corpus}", "--seq_len=10", "--dim=8", "--jsd_every=0",
                f"--batch_size={GLOBAL_BATCH}", f"--steps={steps}", "--checkpoint_every=2",
-               "--adam_epsilon=1", "--strategy=multi_worker"]
+               "--d_lr=1e-3", "--g_lr=3e-4", "--adam_epsilon=1", "--strategy=multi_worker"]
     workers = []
     for index in range(2):
         environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(
