@@ -62,6 +62,18 @@ def test_scalars_are_read_back_and_a_resumed_runs_rewritten_steps_replace_the_ol
     np.testing.assert_allclose(scalars["js4"].values, [1.0, 0.9, 0.48, 0.47, 0.46], rtol=1e-6)
 
 
+def test_a_run_killed_while_writing_is_read_up_to_its_truncated_record(tmp_path):
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default():
+        for step in (0, 10, 20):
+            tf.summary.scalar("js4", 1.0 - step / 100, step=step)
+    writer.close()
+    (events,) = tmp_path.glob("events.out.tfevents.*")
+    events.write_bytes(events.read_bytes()[:-5])  # the step-20 record cut short
+    scalars = read_scalars(tmp_path)
+    np.testing.assert_array_equal(scalars["js4"].steps, [0, 10])
+
+
 def test_a_folder_without_events_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="no TensorBoard event file"):
         read_scalars(tmp_path)

@@ -2,7 +2,8 @@
 
 A resumed run logs again the steps between its last checkpoint and the interruption; for each
 (tag, step) the value written last (by wall time) is the one kept, so a resumed run reads like an
-uninterrupted one.
+uninterrupted one. A run killed while writing leaves a truncated last record: what precedes it
+is read, with a warning.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 __all__ = ["Series", "read_scalars"]
 
@@ -37,6 +39,21 @@ def _scalar(value) -> float | None:
     return float(array)
 
 
+def _events(path: Path):
+    """The ``tf.compat.v1.Event`` records of one event file, up to a truncated or corrupt one."""
+    records = iter(tf.data.TFRecordDataset(str(path)).as_numpy_iterator())
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except tf.errors.DataLossError:
+            logging.warning("%s ends in a truncated record (the run was killed while writing); "
+                            "reading what precedes it", path)
+            return
+        yield tf.compat.v1.Event.FromString(record)
+
+
 def read_scalars(logdir: str | os.PathLike) -> dict[str, Series]:
     """Every scalar tag in the event files directly in ``logdir`` (not in its subfolders).
 
@@ -49,7 +66,7 @@ def read_scalars(logdir: str | os.PathLike) -> dict[str, Series]:
                                 "logged yet; run (or rerun) it first")
     latest: dict[str, dict[int, tuple[float, float]]] = {}  # tag → step → (wall time, value)
     for path in files:
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
+        for event in _events(path):
             for value in event.summary.value:
                 number = _scalar(value)
                 if number is None:
