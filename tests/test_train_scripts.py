@@ -65,7 +65,10 @@ def test_quickstart_flagfile_trains_the_language_gan_a_few_steps(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "done: step 2, js1 " in result.stdout and "js6 " in result.stdout
     assert {"d_loss", "g_loss", "gradient_penalty", "js1", "js4", "js6"} <= summary_tags(tmp_path)
-    assert (tmp_path / "samples" / "samples_2.txt").is_file()
+    samples = (tmp_path / "samples" / "samples_2.txt").read_text(encoding="utf-8").splitlines()
+    header = f"the first 8 generated lines of {tmp_path / 'samples' / 'samples_2.txt'}:\n"
+    printed = result.stdout.split(header, 1)[1]
+    assert printed.splitlines() == ["    " + line for line in samples[:8]]
     assert (tmp_path / "charmap.json").is_file()
 
 

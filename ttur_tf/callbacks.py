@@ -327,6 +327,7 @@ class JSDEvaluator(keras.callbacks.Callback):
         self.sample_dir = Path(sample_dir)
         self.seed = seed
         self.last_js: list[float] | None = None
+        self.last_samples_file: Path | None = None
         count = len(reference_models)
         self.best_js = tf.Variable(np.full(count, np.inf), dtype=tf.float64, trainable=False,
                                    name="best_js")
@@ -349,11 +350,12 @@ class JSDEvaluator(keras.callbacks.Callback):
                 tf.summary.scalar(f"best_js{reference.n}", best)
             # Indented lines: a Markdown code block, which shows the backtick padding verbatim.
             tf.summary.text("samples", "\n".join("    " + line for line in lines[:16]))
-        write_bytes_atomically(self.sample_dir / f"samples_{step}.txt",
-                               "".join(line + "\n" for line in lines).encode("utf-8"))
+        samples_file = self.sample_dir / f"samples_{step}.txt"
+        write_bytes_atomically(samples_file, "".join(line + "\n" for line in lines).encode("utf-8"))
         logging.info("step %d: %s", step, ", ".join(
             f"js{reference.n} {value:.4f}" for reference, value in zip(self.reference_models, js)))
         self.last_js = js
+        self.last_samples_file = samples_file
         return js
 
     def on_train_begin(self, logs=None):

@@ -54,7 +54,8 @@ _CHECKPOINT_FOLDER = "checkpoints"
 @dataclasses.dataclass(frozen=True)
 class TrainResult:
     """What a run reached: its step, the FIDs it measured (None if FID was off) and, for the
-    language model, the last and the best (js1, …, jsN) (None if JSD was off)."""
+    language model, the last and the best (js1, …, jsN) and the file of the last evaluation's
+    generated lines, one per line (None if JSD was off)."""
 
     step: int
     last_fid: float | None
@@ -63,6 +64,7 @@ class TrainResult:
     last_scores: dict[str, float] | None = None
     last_js: tuple[float, ...] | None = None
     best_js: tuple[float, ...] | None = None
+    last_samples_file: Path | None = None
 
 
 def _optimizer(config: TrainConfig, lr: float, beta1: float, beta2: float):
@@ -448,4 +450,5 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
         last_js=tuple(task.jsd.last_js) if task.jsd is not None and task.jsd.last_js else None,
         best_js=(tuple(task.jsd.best_js.numpy().tolist())
                  if task.jsd is not None and task.jsd.last_js else None),
+        last_samples_file=task.jsd.last_samples_file if task.jsd is not None else None,
     )

@@ -3,12 +3,15 @@
 One flag per ``TrainConfig`` field, with the field's type, default, help and limits
 (``ttur_tf.config``): absl refuses an out-of-range value at parse time with the same message
 ``TrainConfig.validate`` gives. The scripts call ``define_training_flags(flags.FLAGS, ...)`` with
-their own defaults and ``run_from_flags``; the library never reads the global ``FLAGS`` itself.
+their own defaults and ``run_from_flags``, which prints the run's ``done:`` line (and, for the
+language model, the first generated lines of its last evaluation); the library never reads the
+global ``FLAGS`` itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from absl import flags
 
@@ -17,6 +20,8 @@ from ttur_tf.config import MODELS, TrainConfig, check_setting, model_defaults, s
 from ttur_tf.training import train
 
 __all__ = ["config_from_flagfile", "config_from_flags", "define_training_flags", "run_from_flags"]
+
+PRINTED_SAMPLES = 8  # generated lines a language run prints at its end
 
 _DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer, float: flags.DEFINE_float,
            bool: flags.DEFINE_boolean}
@@ -94,3 +99,14 @@ def run_from_flags(argv: list[str], flag_values: flags.FlagValues) -> None:
     summary += "".join(f", {name} {value:.4f}" for name, value in (result.last_scores or {}).items()
                        if name != "fid")
     print(summary)
+    if result.last_samples_file is not None:
+        _print_first_samples(result.last_samples_file)
+
+
+def _print_first_samples(samples_file: Path, count: int = PRINTED_SAMPLES) -> None:
+    """Prints the first ``count`` generated lines of ``samples_file`` as they are (the backticks
+    are the corpus's padding), indented, under the file's name."""
+    with open(samples_file, encoding="utf-8") as file:
+        lines = [line.rstrip("\n") for line, _ in zip(file, range(count))]
+    print(f"the first {len(lines)} generated lines of {samples_file}:")
+    print("".join(f"    {line}\n" for line in lines), end="")
