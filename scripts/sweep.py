@@ -63,7 +63,10 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_string("out_dir", "sweep", "The sweep's folder: runs, figures, CSV.", **fv)
     flags.DEFINE_integer("parallel", 1, "Runs trained at the same time. With more than one, "
                          "each gets cores/parallel TensorFlow threads (unless "
-                         "TF_NUM_INTRAOP_THREADS is set).", lower_bound=1, **fv)
+                         "TF_NUM_INTRAOP_THREADS is set). A run repeats exactly at the same "
+                         "thread count only: other counts round differently and training "
+                         "amplifies it, so compare settings within one sweep.", lower_bound=1,
+                         **fv)
     flags.DEFINE_string("trainer", "", "The training script every run calls (default: "
                         "train_dcgan.py for a flagfile with --model=dcgan, else train_wgan_gp.py).",
                         **fv)

@@ -147,6 +147,17 @@ FAKE_TRAINER = textwrap.dedent('''
 ''')
 
 
+def test_parallel_runs_share_the_cores_unless_the_environment_sizes_the_thread_pools(monkeypatch):
+    monkeypatch.setattr(runs.os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    assert "TF_NUM_INTRAOP_THREADS" not in runs._threads_per_run(1)
+    shared = runs._threads_per_run(3)
+    assert shared["TF_NUM_INTRAOP_THREADS"] == shared["TF_NUM_INTEROP_THREADS"] == "2"
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "4")
+    assert runs._threads_per_run(3)["TF_NUM_INTRAOP_THREADS"] == "4"
+
+
 @pytest.fixture
 def sweep_files(tmp_path):
     (tmp_path / "fake_trainer.py").write_text(FAKE_TRAINER)
