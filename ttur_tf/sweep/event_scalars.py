@@ -41,17 +41,12 @@ def _scalar(value) -> float | None:
 
 def _events(path: Path):
     """The ``tf.compat.v1.Event`` records of one event file, up to a truncated or corrupt one."""
-    records = iter(tf.data.TFRecordDataset(str(path)).as_numpy_iterator())
-    while True:
-        try:
-            record = next(records)
-        except StopIteration:
-            return
-        except tf.errors.DataLossError:
-            logging.warning("%s ends in a truncated record (the run was killed while writing); "
-                            "reading what precedes it", path)
-            return
-        yield tf.compat.v1.Event.FromString(record)
+    try:
+        for record in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
+            yield tf.compat.v1.Event.FromString(record)
+    except tf.errors.DataLossError:
+        logging.warning("%s ends in a truncated record (the run was killed while writing); "
+                        "reading what precedes it", path)
 
 
 def read_scalars(logdir: str | os.PathLike) -> dict[str, Series]:
