@@ -46,11 +46,19 @@ def two_replicas():
     return make_strategy("mirrored", tuple(TWO_DEVICES.split(",")))
 
 
-def trained(strategy, model, loss, n_critic, sync_batch_norm=True, steps=2):
-    """A tiny GAN of ``model`` after ``steps`` steps on fixed data, and its logged metrics."""
+def gan_state(gan):
+    return tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator,
+                               d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
+                               step=gan.step, **gan.update_rule_state)
+
+
+def trained(strategy, model, loss, n_critic, sync_batch_norm=True, steps=2,
+            update_rule="alternating", resume_from=None):
+    """A tiny GAN of ``model`` after ``steps`` steps on fixed data (from the start of the data,
+    after restoring ``resume_from`` if given), and its logged metrics."""
     config = TrainConfig("unused", "unused", model=model, loss=loss, n_critic=n_critic, dim=4,
                          batch_size=GLOBAL_BATCH, seq_len=8, adam_epsilon=1.0,
-                         sync_batch_norm=sync_batch_norm)
+                         sync_batch_norm=sync_batch_norm, update_rule=update_rule)
     rng = np.random.default_rng(0)
     if model == "language":
         data, sizes = tf.one_hot(rng.integers(0, 7, (64, 8)), 7), dict(vocab_size=7)
@@ -60,11 +68,15 @@ def trained(strategy, model, loss, n_critic, sync_batch_norm=True, steps=2):
     keras.utils.set_random_seed(0)
     with strategy.scope():
         gan = build_gan(config, **sizes)
+        if resume_from is not None:
+            gan_state(gan).restore(resume_from).assert_consumed()
 
     def stream():
         batches = tf.data.Dataset.from_tensor_slices(data).batch(GLOBAL_BATCH, drop_remainder=True)
         return stack_critic_batches(batches.repeat(), n_critic)
 
+    if not steps:
+        return gan, {}
     history = gan.fit(replica_batches(strategy, stream, GLOBAL_BATCH), steps_per_epoch=steps,
                       epochs=1, verbose=0).history
     return gan, history
@@ -82,6 +94,23 @@ def assert_close(actual, expected, name):
 def assert_same_weights(expected, actual):
     for variable, other in zip(expected.weights, actual.weights):
         assert_close(other.numpy(), variable.numpy(), variable.path)
+
+
+def assert_same_updates(start, expected, actual):
+    """What training changed from ``start``'s weights is the same in ``expected`` and ``actual``
+    to 1% of each weight's largest change. At ε = 1 the changes are far below assert_close's
+    atol, and a weight of 0.02 holds a change of 1e-8 to a few float32 ulps. Biases in front of
+    batch norm have no gradient in theory: their ~1e-14 changes are round-off, not compared."""
+    compared = 0
+    for begin, one, two in zip(start.trainable_weights, expected.trainable_weights,
+                               actual.trainable_weights):
+        change, other = one.numpy() - begin.numpy(), two.numpy() - begin.numpy()
+        if np.abs(change).max() < 1e-10:
+            continue
+        np.testing.assert_allclose(other, change, rtol=1e-2, atol=1e-2 * np.abs(change).max(),
+                                   err_msg=one.path)
+        compared += 1
+    assert compared >= len(start.trainable_weights) // 2
 
 
 # 1 and 5 critic updates of each model: the DCGAN (batch norm), the language model and the image
@@ -105,6 +134,37 @@ def test_two_replicas_compute_what_one_device_computes_with_the_same_global_batc
     assert int(two.step.numpy()) == 2  # once per step, not once per replica
     assert int(two.d_optimizer.iterations.numpy()) == 2 * n_critic
     assert int(two.g_optimizer.iterations.numpy()) == 1  # the first step trains the critic only
+
+
+# Extragradient restores both networks after its extrapolation on every replica; optimistic
+# remembers the whole batch's gradients (the sum of the replicas' shares). Three steps, so that
+# both players' updates use a remembered gradient (the generator skips its first update).
+@pytest.mark.slow
+@pytest.mark.parametrize("update_rule", ["extragradient", "optimistic"])
+def test_two_replicas_follow_the_extrapolating_rules_as_one_device_does(update_rule):
+    one, one_history = trained(tf.distribute.get_strategy(), "dcgan", "dcgan", 2, steps=3,
+                               update_rule=update_rule)
+    two, two_history = trained(two_replicas(), "dcgan", "dcgan", 2, steps=3,
+                               update_rule=update_rule)
+    for name, values in one_history.items():
+        np.testing.assert_allclose(two_history[name], values, rtol=1e-4, err_msg=name)
+    start, _ = trained(tf.distribute.get_strategy(), "dcgan", "dcgan", 2, steps=0,
+                       update_rule=update_rule)
+    assert_same_updates(start, one, two)
+    for name, variable in one.update_rule_state.items():
+        assert_close(two.update_rule_state[name].numpy(), variable.numpy(), name)
+
+
+@pytest.mark.slow
+def test_an_optimistic_checkpoint_resumes_on_two_replicas_as_on_one_device(tmp_path):
+    first, _ = trained(tf.distribute.get_strategy(), "dcgan", "dcgan", 1, steps=2,
+                       update_rule="optimistic")
+    saved = gan_state(first).save(str(tmp_path / "ckpt"))
+    on_one, _ = trained(tf.distribute.get_strategy(), "dcgan", "dcgan", 1, steps=1,
+                        update_rule="optimistic", resume_from=saved)
+    on_two, _ = trained(two_replicas(), "dcgan", "dcgan", 1, steps=1, update_rule="optimistic",
+                        resume_from=saved)
+    assert_same_updates(first, on_one, on_two)
 
 
 @pytest.mark.slow

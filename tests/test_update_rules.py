@@ -129,13 +129,6 @@ def test_an_unknown_rule_is_refused():
         linear_gan("gauss-seidel")
 
 
-def test_extragradient_and_optimistic_are_refused_on_several_replicas():
-    from ttur_tf.training import TrainConfig
-
-    with pytest.raises(ValueError, match="runs on one replica"):
-        TrainConfig("unused", "unused", update_rule="optimistic", strategy="mirrored").validate()
-
-
 def test_a_run_checkpoints_the_optimistic_state(tmp_path):
     from test_training import image_npz_path, tiny_config
     from ttur_tf.training import train as train_run

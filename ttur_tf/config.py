@@ -163,8 +163,8 @@ class TrainConfig:
         "alternating", "How the players' updates are ordered (each keeps its optimizer and "
         "learning rate): alternating (the original: generator, then critic), simultaneous (both "
         "gradients at the same point), extragradient (an extrapolation step of both, then the "
-        "update with the gradients there), optimistic (the update uses 2 g_t - g_(t-1)). "
-        "extragradient and optimistic run on one replica.",
+        "update with the gradients there), optimistic (the update uses 2 g_t - g_(t-1)). All "
+        "four run under every --strategy.",
         choices=("alternating", "simultaneous", "extragradient", "optimistic"),
         shapes_networks=True)
     regularizer: str = _setting(
@@ -294,9 +294,6 @@ class TrainConfig:
             raise ValueError(f"metrics={config.metrics}: under strategy=multi_worker only fid is "
                              "computed (its moments merge across hosts; kid, is and pr would need "
                              "every sample's features on one host)")
-        if config.update_rule in ("extragradient", "optimistic") and config.strategy != "default":
-            raise ValueError(f"update_rule={config.update_rule} runs on one replica (its extra "
-                             f"state is per device): use strategy=default, not {config.strategy}")
         if config.lr_schedule == "kid_adaptive":
             if "kid" not in metrics or not config.fid_every:
                 raise ValueError("lr_schedule=kid_adaptive tests KID at each evaluation: add kid "

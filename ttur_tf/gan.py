@@ -83,8 +83,8 @@ class GAN(keras.Model):
             gradients at the same point), "extragradient" (both players take an extrapolation
             step, then update from where they were with the gradients at the extrapolated
             point), "optimistic" (each optimizer is given 2·g_t − g_{t−1}; the previous
-            gradients are variables, ``previous_gradients``, for the checkpoint). The last two
-            run on one replica.
+            gradients of the whole batch are variables, ``previous_gradients``, for the
+            checkpoint, which resumes on any number of replicas).
 
     Metrics returned by ``train_step`` (means since the trackers were last reset): ``d_loss`` (of
     the last critic update, including the regularizer, as the original prints it with λ·GP),
@@ -182,19 +182,18 @@ class GAN(keras.Model):
         self.g_optimizer = g_optimizer
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
-        if self.update_rule in ("extragradient", "optimistic"):
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            if replicas > 1:
-                raise ValueError(f"update_rule={self.update_rule} runs on one replica (its extra "
-                                 f"state is per device), not {replicas}: use --strategy=default")
         if self.update_rule == "optimistic":
+            # The whole batch's gradients, the same on every replica: each replica assigns them
+            # (the first replica's write is kept), and a checkpoint resumes on any replica count.
+            same_everywhere = dict(trainable=False,
+                                   aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             self.previous_gradients = {
-                name: [tf.Variable(tf.zeros_like(variable), trainable=False,
-                                   name=f"previous_{name}_gradient_{index}")
+                name: [tf.Variable(tf.zeros_like(variable), name=f"previous_{name}_gradient_{index}",
+                                   **same_everywhere)
                        for index, variable in enumerate(network.trainable_variables)]
                 for name, network in (("d", self.discriminator), ("g", self.generator))}
-            self._have_previous = {name: tf.Variable(False, trainable=False,
-                                                     name=f"have_previous_{name}_gradients")
+            self._have_previous = {name: tf.Variable(False, name=f"have_previous_{name}_gradients",
+                                                     **same_everywhere)
                                    for name in ("d", "g")}
         self.built = True  # the networks were built with their inputs; nothing is left to infer
 
@@ -304,13 +303,21 @@ class GAN(keras.Model):
 
     def _optimistic(self, name: str, gradients: list, record=1.0) -> list:
         """2·g_t − g_{t−1} (g_t at the network's first update), remembering g_t when ``record``
-        is 1 (0: the generator's skipped first update, which is not a gradient to remember)."""
+        is 1 (0: the generator's skipped first update, which is not a gradient to remember).
+
+        Under a strategy ``gradients`` are this replica's share of g_t (the optimizer sums the
+        shares); g_t is their sum over replicas, and each replica subtracts its 1/R of g_{t−1}.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync
+        whole = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients) if replicas > 1 \
+            else gradients
         previous, flag = self.previous_gradients[name], self._have_previous[name]
         have = tf.cast(flag, tf.float32)
-        combined = [2.0 * gradient - (have * old + (1.0 - have) * gradient)
-                    for gradient, old in zip(gradients, previous)]
-        for old, gradient in zip(previous, gradients):
-            old.assign(record * gradient + (1.0 - record) * old)
+        combined = [2.0 * gradient - (have * old + (1.0 - have) * total) / replicas
+                    for gradient, total, old in zip(gradients, whole, previous)]
+        for old, total in zip(previous, whole):
+            old.assign(record * total + (1.0 - record) * old)
         flag.assign(tf.logical_or(flag, record > 0))
         return combined
 
