@@ -131,6 +131,8 @@ def test_two_replicas_compute_what_one_device_computes_with_the_same_global_batc
     for name, values in one_history.items():
         np.testing.assert_allclose(two_history[name], values, rtol=1e-4, err_msg=name)
     assert_same_weights(one, two)
+    assert_same_updates(trained(tf.distribute.get_strategy(), model, loss, n_critic, steps=0)[0],
+                        one, two)
     assert int(two.step.numpy()) == 2  # once per step, not once per replica
     assert int(two.d_optimizer.iterations.numpy()) == 2 * n_critic
     assert int(two.g_optimizer.iterations.numpy()) == 1  # the first step trains the critic only
