@@ -310,8 +310,8 @@ class GAN(keras.Model):
         """
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
-        whole = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients) if replicas > 1 \
-            else gradients
+        whole = (context.all_reduce(tf.distribute.ReduceOp.SUM, gradients) if replicas > 1
+                 else gradients)
         previous, flag = self.previous_gradients[name], self._have_previous[name]
         have = tf.cast(flag, tf.float32)
         combined = [2.0 * gradient - (have * old + (1.0 - have) * total) / replicas
