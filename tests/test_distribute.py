@@ -96,21 +96,30 @@ def assert_same_weights(expected, actual):
         assert_close(other.numpy(), variable.numpy(), variable.path)
 
 
-def assert_same_updates(start, expected, actual):
-    """What training changed from ``start``'s weights is the same in ``expected`` and ``actual``
-    to 1% of each weight's largest change. At ε = 1 the changes are far below assert_close's
-    atol, and a weight of 0.02 holds a change of 1e-8 to a few float32 ulps. Biases in front of
-    batch norm have no gradient in theory: their ~1e-14 changes are round-off, not compared."""
+def assert_same_changes(changes):
+    """For each (name, start, expected, actual) array: what training changed from ``start`` is
+    the same in ``expected`` and ``actual``, to 1% of its largest change. At ε = 1 the changes
+    are far below assert_close's atol, and a weight of 0.02 holds a change of 1e-8 to a few
+    float32 ulps. Biases in front of batch norm have no gradient in theory: their ~1e-14 changes
+    are round-off, not compared."""
+    changes = list(changes)
+    assert changes, "nothing to compare"
     compared = 0
-    for begin, one, two in zip(start.trainable_weights, expected.trainable_weights,
-                               actual.trainable_weights):
-        change, other = one.numpy() - begin.numpy(), two.numpy() - begin.numpy()
+    for name, start, expected, actual in changes:
+        change, other = expected - start, actual - start
         if np.abs(change).max() < 1e-10:
             continue
         np.testing.assert_allclose(other, change, rtol=1e-2, atol=1e-2 * np.abs(change).max(),
-                                   err_msg=one.path)
+                                   err_msg=name)
         compared += 1
-    assert compared >= len(start.trainable_weights) // 2
+    assert compared >= len(changes) // 2
+
+
+def assert_same_updates(start, expected, actual):
+    """``assert_same_changes`` for the trainable weights of three GANs."""
+    assert_same_changes(
+        (one.path, begin.numpy(), one.numpy(), two.numpy()) for begin, one, two in zip(
+            start.trainable_weights, expected.trainable_weights, actual.trainable_weights))
 
 
 # 1 and 5 critic updates of each model: the DCGAN (batch norm), the language model and the image
@@ -278,6 +287,9 @@ def test_two_workers_train_write_one_run_and_resume_like_one_device(tmp_path, ti
     expected, workers = network_state(tmp_path / "one", None), network_state(logdir, None)
     for variable in expected:
         assert_close(workers[variable], expected[variable], variable)
+    start = tf.train.load_checkpoint(str(tmp_path / "one" / "checkpoints" / "ckpt-2"))
+    assert_same_changes((name, start.get_tensor(name), expected[name], workers[name])
+                        for name in expected if "/_trainable_variables/" in name)  # the weights
 
 
 def test_a_multi_worker_run_without_a_cluster_says_what_to_do(monkeypatch):
