@@ -11,13 +11,22 @@ from ttur_tf.gan import GAN, stack_critic_batches
 H_G, H_D, BATCH = 0.1, 0.05, 4
 
 
-def linear_gan(rule, n_critic=1):
+def linear_gan(rule, n_critic=1, loss_scale=False):
+    """Linear networks under plain gradient descent; ``loss_scale``: each optimizer behind a
+    dynamic loss scale that starts at 16 and doubles after every step (as mixed_float16 runs
+    have, changing less often)."""
     keras.utils.set_random_seed(0)
     generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, use_bias=False)])
     critic = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, use_bias=False)])
     gan = GAN(generator, critic, noise_dim=2, loss="wgan-gp", regularizer="none",
               update_rule=rule, n_critic=n_critic)
-    gan.compile(d_optimizer=keras.optimizers.SGD(H_D), g_optimizer=keras.optimizers.SGD(H_G))
+    d_optimizer, g_optimizer = keras.optimizers.SGD(H_D), keras.optimizers.SGD(H_G)
+    if loss_scale:
+        d_optimizer, g_optimizer = (
+            keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=16.0,
+                                                dynamic_growth_steps=1)
+            for optimizer in (d_optimizer, g_optimizer))
+    gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer)
     return gan
 
 
@@ -78,11 +87,12 @@ def test_one_step_of_each_rule_is_its_closed_form(rule):
     assert int(gan.d_optimizer.iterations.numpy()) == int(gan.g_optimizer.iterations.numpy()) == updates
 
 
-def test_optimistic_updates_use_twice_the_gradient_minus_the_previous_one():
-    gan = linear_gan("optimistic")
+@pytest.mark.parametrize("loss_scale", [False, True], ids=["unscaled", "changing_loss_scale"])
+def test_optimistic_updates_use_twice_the_gradient_minus_the_previous_one(loss_scale):
+    gan = linear_gan("optimistic", loss_scale=loss_scale)
     k_g, k_d = weights(gan)
-    noise = [noise_means(gan, step) for step in (1, 2)]
-    train(gan, 2)
+    noise = [noise_means(gan, step) for step in (1, 2, 3)]
+    train(gan, 3)
     previous_g = previous_d = None
     for z_g, z_d in noise:  # alternating order, each gradient replaced by 2·g_t − g_{t−1}
         g = generator_gradient(z_g, k_d)
@@ -92,6 +102,15 @@ def test_optimistic_updates_use_twice_the_gradient_minus_the_previous_one():
         previous_g, previous_d = g, d
     for actual, wanted in zip(weights(gan), (k_g, k_d)):
         np.testing.assert_allclose(actual, wanted, rtol=1e-5, atol=1e-7)
+
+
+def test_optimistic_remembers_gradients_unscaled_and_not_from_an_overflowed_step():
+    gan = linear_gan("optimistic", loss_scale=True)  # the scale is 16 until a step is applied
+    kernel = gan.discriminator.trainable_variables[0]
+    gan._optimistic("d", [tf.fill(kernel.shape, 32.0)])
+    np.testing.assert_array_equal(gan.previous_gradients["d"][0].numpy(), 2.0)
+    gan._optimistic("d", [tf.fill(kernel.shape, np.inf)])  # skipped by the optimizer
+    np.testing.assert_array_equal(gan.previous_gradients["d"][0].numpy(), 2.0)
 
 
 def test_optimistic_resumes_exactly_from_its_checkpointed_previous_gradients(tmp_path):

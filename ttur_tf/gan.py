@@ -307,18 +307,27 @@ class GAN(keras.Model):
 
         Under a strategy ``gradients`` are this replica's share of g_t (the optimizer sums the
         shares); g_t is their sum over replicas, and each replica subtracts its 1/R of g_{t−1}.
+        Under a loss scale (mixed_float16) ``gradients`` are scaled by the current scale: g_t is
+        remembered unscaled, so that a change of scale between steps does not bend the update,
+        and a step that overflowed (which the optimizer skips) is not remembered.
         """
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync
         whole = (context.all_reduce(tf.distribute.ReduceOp.SUM, gradients) if replicas > 1
                  else gradients)
+        optimizer = self.d_optimizer if name == "d" else self.g_optimizer
+        scale = (tf.cast(optimizer.dynamic_scale, tf.float32)
+                 if isinstance(optimizer, keras.optimizers.LossScaleOptimizer) else 1.0)
+        whole = [total / scale for total in whole]
         previous, flag = self.previous_gradients[name], self._have_previous[name]
         have = tf.cast(flag, tf.float32)
-        combined = [2.0 * gradient - (have * old + (1.0 - have) * total) / replicas
+        combined = [2.0 * gradient - scale * (have * old + (1.0 - have) * total) / replicas
                     for gradient, total, old in zip(gradients, whole, previous)]
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(total)) for total in whole])
+        remember = tf.logical_and(tf.convert_to_tensor(record) > 0, finite)
         for old, total in zip(previous, whole):
-            old.assign(record * total + (1.0 - record) * old)
-        flag.assign(tf.logical_or(flag, record > 0))
+            old.assign(tf.where(remember, total, old))
+        flag.assign(tf.logical_or(flag, remember))
         return combined
 
     def _apply_discriminator(self, gradients: list) -> None:
