@@ -46,12 +46,6 @@ def two_replicas():
     return make_strategy("mirrored", tuple(TWO_DEVICES.split(",")))
 
 
-def gan_state(gan):
-    return tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator,
-                               d_optimizer=gan.d_optimizer, g_optimizer=gan.g_optimizer,
-                               step=gan.step, **gan.update_rule_state)
-
-
 def trained(strategy, model, loss, n_critic, sync_batch_norm=True, steps=2,
             update_rule="alternating", resume_from=None):
     """A tiny GAN of ``model`` after ``steps`` steps on fixed data (from the start of the data,
@@ -69,7 +63,7 @@ def trained(strategy, model, loss, n_critic, sync_batch_norm=True, steps=2,
     with strategy.scope():
         gan = build_gan(config, **sizes)
         if resume_from is not None:
-            gan_state(gan).restore(resume_from).assert_consumed()
+            tf.train.Checkpoint(**gan.training_state).restore(resume_from).assert_consumed()
 
     def stream():
         batches = tf.data.Dataset.from_tensor_slices(data).batch(GLOBAL_BATCH, drop_remainder=True)
@@ -170,7 +164,7 @@ def test_two_replicas_follow_the_extrapolating_rules_as_one_device_does(update_r
 def test_an_optimistic_checkpoint_resumes_on_two_replicas_as_on_one_device(tmp_path):
     first, _ = trained(tf.distribute.get_strategy(), "dcgan", "dcgan", 1, steps=2,
                        update_rule="optimistic")
-    saved = gan_state(first).save(str(tmp_path / "ckpt"))
+    saved = tf.train.Checkpoint(**first.training_state).save(str(tmp_path / "ckpt"))
     on_one, _ = trained(tf.distribute.get_strategy(), "dcgan", "dcgan", 1, steps=1,
                         update_rule="optimistic", resume_from=saved)
     on_two, _ = trained(two_replicas(), "dcgan", "dcgan", 1, steps=1, update_rule="optimistic",

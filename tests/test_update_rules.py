@@ -119,14 +119,9 @@ def test_optimistic_resumes_exactly_from_its_checkpointed_previous_gradients(tmp
 
     first = linear_gan("optimistic")
     train(first, 2)
-    state = dict(generator=first.generator, discriminator=first.discriminator,
-                 d_optimizer=first.d_optimizer, g_optimizer=first.g_optimizer, step=first.step,
-                 **first.update_rule_state)
-    path = tf.train.Checkpoint(**state).save(str(tmp_path / "ckpt"))
+    path = tf.train.Checkpoint(**first.training_state).save(str(tmp_path / "ckpt"))
     resumed = linear_gan("optimistic")
-    tf.train.Checkpoint(generator=resumed.generator, discriminator=resumed.discriminator,
-                        d_optimizer=resumed.d_optimizer, g_optimizer=resumed.g_optimizer,
-                        step=resumed.step, **resumed.update_rule_state).restore(path).assert_consumed()
+    tf.train.Checkpoint(**resumed.training_state).restore(path).assert_consumed()
     train(resumed, 2, start_step=3)
     for actual, wanted in zip(weights(resumed), weights(uninterrupted)):
         np.testing.assert_allclose(actual, wanted, rtol=1e-6)

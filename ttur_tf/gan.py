@@ -290,6 +290,14 @@ class GAN(keras.Model):
         return tape.gradient(scaled_loss, self.discriminator.trainable_variables), values
 
     @property
+    def training_state(self) -> dict:
+        """Everything training changes, by checkpoint key: both networks, both optimizers, the
+        step and the update rule's state (``update_rule_state``)."""
+        return dict(generator=self.generator, discriminator=self.discriminator,
+                    d_optimizer=self.d_optimizer, g_optimizer=self.g_optimizer, step=self.step,
+                    **self.update_rule_state)
+
+    @property
     def update_rule_state(self) -> dict[str, tf.Variable]:
         """What the update rule carries from step to step, for the checkpoint (optimistic: the
         previous gradients of both networks)."""

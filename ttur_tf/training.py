@@ -393,11 +393,8 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
             task = _image_task(config, logdir, writer, features, chief, strategy)
         gan = task.gan
         elapsed = callbacks_lib.ElapsedTime(writer, config.log_every)
-        checkpoint = tf.train.Checkpoint(
-            generator=gan.generator, discriminator=gan.discriminator, d_optimizer=gan.d_optimizer,
-            g_optimizer=gan.g_optimizer, step=gan.step, elapsed_seconds=elapsed.seconds,
-            **task.tracked, **gan.update_rule_state,
-        )
+        checkpoint = tf.train.Checkpoint(**gan.training_state, elapsed_seconds=elapsed.seconds,
+                                         **task.tracked)
     checkpoints = RunCheckpoints(checkpoint, checkpoint_dir, config.max_checkpoints,
                                  scratch=scratch_folder(strategy, checkpoint_dir))
     restored = checkpoints.restore_latest()
