@@ -77,6 +77,22 @@ def write_png_folder(folder, images):
     return folder
 
 
+_PYTHON_OPS = ("PyFunc", "EagerPyFunc", "PyFuncStateless", "GeneratorDataset")
+
+
+def python_ops_in(dataset):
+    """The op types of ``dataset``'s graph (its functions included) that call back into Python:
+    what ``from_generator``, ``py_function`` and ``numpy_function`` put there."""
+    from tensorflow.core.framework import graph_pb2
+
+    serialized = tf.raw_ops.DatasetToGraphV2(input_dataset=dataset._variant_tensor,
+                                             external_state_policy=0)
+    graph = graph_pb2.GraphDef.FromString(serialized.numpy())
+    ops = {node.op for node in graph.node}
+    ops.update(node.op for function in graph.library.function for node in function.node_def)
+    return {op for op in ops if op in _PYTHON_OPS}
+
+
 def random_images(count, height=16, width=16, channels=3, seed=0):
     """uint8 (count, height, width, channels) noise images."""
     return np.random.default_rng(seed).integers(0, 256, (count, height, width, channels), np.uint8)

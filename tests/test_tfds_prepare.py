@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from conftest import mean_color_features, random_images, run_script_in_process, write_png_folder
+from conftest import (mean_color_features, python_ops_in, random_images, run_script_in_process,
+                      write_png_folder)
 from ttur_tf.data.images import load_image_data, training_batches, uint8_images
 from ttur_tf.fid import compute_statistics
 
@@ -62,6 +63,8 @@ def test_a_dataset_is_downloaded_prepared_and_read_by_training_and_fid(tfds_data
                                   np.sort(_IMAGES.reshape(12, -1), axis=0))
     batch = next(iter(training_batches(data, batch_size=4, seed=0))).numpy()
     assert batch.shape == (4, 8, 8, 3) and -1 <= batch.min() and batch.max() <= 1
+    assert python_ops_in(training_batches(data, batch_size=4, seed=0, start_image=5)) == set()
+    assert python_ops_in(uint8_images(data)) == set()
 
     statistics = compute_statistics("tfds:local_pngs", mean_color_features, batch_size=5)
     np.testing.assert_allclose(statistics.mu, mean_color_features(_IMAGES).mean(axis=0), rtol=1e-10)

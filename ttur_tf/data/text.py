@@ -20,7 +20,10 @@ Sources (``load_text_data``):
 
 Training order follows the original's generator: each epoch is a fresh permutation of all lines
 (keyed by (seed, epoch)), cut into full batches; the last partial batch of an epoch is dropped.
-``training_batches(start_batch=k)`` resumes after k batches.
+``training_batches(start_batch=k)`` resumes after k batches. The batches are tf.data ops from the
+in-memory ids to the batch (no Python generator: it would hold the GIL on every batch, and
+TensorFlow answers one by lowering glibc's trim threshold for the whole process, which then spends
+as much time in the kernel as in training).
 """
 
 from __future__ import annotations
@@ -347,13 +350,15 @@ def load_text_data(
 def training_batches(
     lines: np.ndarray, batch_size: int, seed: int, start_batch: int = 0
 ) -> tf.data.Dataset:
-    """Endless batches of character ids, int32 (batch_size, seq_len).
+    """Endless batches of character ids, int32 (batch_size, seq_len), made by tf.data ops alone.
 
     Args:
         lines: int32 (num_lines, seq_len) ids.
         batch_size: lines per batch; each epoch yields ⌊num_lines / batch_size⌋ batches.
-        seed: epoch e is ordered by a permutation drawn from ``np.random.default_rng([seed, e])``.
-        start_batch: batches a resumed run already consumed; the stream continues from there.
+        seed: epoch e is ordered by ``tf.random.experimental.stateless_shuffle`` of the line
+            indices keyed by (seed, e): the order is a function of (seed, epoch) alone.
+        start_batch: batches a resumed run already consumed; the stream continues from there
+            without drawing the earlier batches (only the first epoch's order is recomputed).
     """
     num_lines, seq_len = lines.shape
     if batch_size < 1:
@@ -364,14 +369,17 @@ def training_batches(
             f"the corpus has {num_lines} lines, fewer than one batch of {batch_size}: use more "
             "data or a smaller --batch_size"
         )
+    first_epoch, offset = divmod(int(start_batch), per_epoch)
+    table = tf.convert_to_tensor(lines, tf.int32)  # held once; batches gather their rows
 
-    def batches():
-        epoch, offset = divmod(int(start_batch), per_epoch)
-        while True:
-            order = np.random.default_rng([seed, epoch]).permutation(num_lines)
-            for index in range(offset, per_epoch):
-                yield lines[order[index * batch_size:(index + 1) * batch_size]].astype(np.int32)
-            epoch, offset = epoch + 1, 0
+    def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
+        key = tf.stack([tf.constant(seed, tf.int64), epoch])
+        order = tf.random.experimental.stateless_shuffle(tf.range(num_lines, dtype=tf.int64), key)
+        rows = tf.reshape(order[:per_epoch * batch_size], [per_epoch, batch_size])
+        return tf.data.Dataset.from_tensor_slices(rows)
 
-    signature = tf.TensorSpec((batch_size, seq_len), tf.int32)
-    return tf.data.Dataset.from_generator(batches, output_signature=signature)
+    epochs = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
+    indices = epochs.flat_map(epoch_batches).skip(offset)
+    batches = indices.map(lambda rows: tf.ensure_shape(tf.gather(table, rows),
+                                                       [batch_size, seq_len]))
+    return batches.prefetch(tf.data.AUTOTUNE)
