@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from conftest import mean_color_features, random_images, write_png_folder
+from conftest import mean_color_features, random_images, run_script_in_process, write_png_folder
 
 from ttur_tf.fid import RunningMoments, Statistics, compute_statistics, load_statistics
 from ttur_tf.data.tfds_sources import parse_tfds_source
@@ -159,5 +159,21 @@ def test_bad_statistics_files_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="must have shape"):
         load_statistics(tmp_path / "wrong_shape.npz")
     (tmp_path / "garbage.npz").write_bytes(b"not a zip file at all")
-    with pytest.raises(ValueError, match="not a readable .npz"):
+    with pytest.raises(ValueError, match="garbage.npz is not an FID statistics file: it is not "
+                                         "an .npz archive"):
         load_statistics(tmp_path / "garbage.npz")
+
+
+def test_files_that_are_not_npz_archives_are_named_in_one_line_by_the_fid_script(tmp_path):
+    """NumPy alone answers an empty file with EOFError and random bytes with a text about
+    pickles; the script names the file instead."""
+    (tmp_path / "empty.npz").write_bytes(b"")
+    (tmp_path / "random.npz").write_bytes(np.random.default_rng(0).bytes(4096))
+    np.savez(tmp_path / "good.npz", mu=np.zeros(3), sigma=np.eye(3))
+    for name, reason in (("empty", "the file is empty (an interrupted copy?)"), ("random", "it is not an .npz archive")):
+        status, _, stderr = run_script_in_process("fid.py", tmp_path / f"{name}.npz",
+                                                  tmp_path / "good.npz")
+        assert status == 1
+        assert stderr.strip().splitlines() == [
+            f"error: {tmp_path / name}.npz is not an FID statistics file or an .npz of images: "
+            f"{reason}"]

@@ -17,21 +17,29 @@ import errno
 import os
 import re
 import socket
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from ttur_tf.errors import OutputError
 
 __all__ = [
+    "HOST",
     "atomic_output",
     "check_writable_folder",
     "output_error",
+    "npz_keys",
+    "process_is_gone",
+    "read_npz",
     "remove_stale_temporaries",
+    "temporary_path_for",
     "write_bytes_atomically",
 ]
 
-_HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
+HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)$")
 
 
@@ -64,11 +72,13 @@ def output_error(path: str | os.PathLike, error: OSError) -> OutputError:
     return output
 
 
-def _temporary_for(path: Path) -> Path:
-    return path.parent / f".{path.name}.tmp-{_HOST}-{os.getpid()}"
+def temporary_path_for(path: Path) -> Path:
+    """Where this process writes ``path``'s new content before renaming (or linking) it."""
+    return path.parent / f".{path.name}.tmp-{HOST}-{os.getpid()}"
 
 
-def _process_is_gone(pid: int) -> bool:
+def process_is_gone(pid: int) -> bool:
+    """Whether no process with ``pid`` runs on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -93,8 +103,8 @@ def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None)
     with contextlib.suppress(OSError):
         for entry in folder.iterdir():
             match = _TEMPORARY.match(entry.name)
-            if (match and (name is None or match["name"] == name) and match["host"] == _HOST
-                    and _process_is_gone(int(match["pid"]))):
+            if (match and (name is None or match["name"] == name) and match["host"] == HOST
+                    and process_is_gone(int(match["pid"]))):
                 with contextlib.suppress(OSError):
                     entry.unlink()
                     removed.append(entry)
@@ -121,7 +131,7 @@ def check_writable_folder(folder: str | os.PathLike) -> Path:
     """
     folder = Path(folder)
     _make_folder(folder, folder)
-    probe = _temporary_for(folder / "write-check")
+    probe = temporary_path_for(folder / "write-check")
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666))
     except OSError as error:
@@ -144,7 +154,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
     if path.is_dir():
         raise output_error(path, IsADirectoryError(errno.EISDIR, "it is a folder"))
     remove_stale_temporaries(path.parent, path.name)
-    temporary = _temporary_for(path)
+    temporary = temporary_path_for(path)
     try:
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         with os.fdopen(handle, "wb") as out:
@@ -166,3 +176,48 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_output(path) as out:
         out.write(data)
     return path
+
+
+def _open_npz(path: str | os.PathLike, kind: str):
+    """``np.load`` of an .npz archive (pickles refused), after checking that it is one: NumPy
+    would otherwise read other bytes as a pickle or a .npy and fail with a message about those.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is empty or not an .npz archive (names the file and ``kind``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist (expected {kind})")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is not {kind}: the file is empty (an interrupted copy?)")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not {kind}: it is not an .npz archive")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is not {kind}: it cannot be read as an .npz archive "
+                         f"({error})") from error
+
+
+def npz_keys(path: str | os.PathLike, kind: str) -> list[str]:
+    """The names of the arrays of an .npz file (see ``read_npz`` for the errors)."""
+    with _open_npz(path, kind) as archive:
+        return list(archive.files)
+
+
+def read_npz(path: str | os.PathLike, kind: str) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, for ``kind`` of file (e.g. "an FID statistics file", named
+    in errors). Pickled (object) arrays are refused.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is empty, not an .npz archive, or has an array that cannot be read;
+            the message names the file and says it is not ``kind``.
+    """
+    with _open_npz(path, kind) as archive:
+        try:
+            return {key: archive[key] for key in archive.files}
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path} is not {kind}: an array in it cannot be read "
+                             f"({error})") from error

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from ttur_tf.data import image_files
 from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
+from ttur_tf.files import read_npz
 
 __all__ = ["ImageBatches", "image_batches", "read_npz_images"]
 
@@ -41,14 +42,14 @@ def read_npz_images(path: str | os.PathLike) -> np.ndarray:
         ValueError: no such array, or not uint8 (N, H, W, 3) with N ≥ 1.
     """
     path = Path(path)
-    with np.load(path, allow_pickle=False) as archive:
-        keys = list(archive.keys())
-        if "images" in keys:
-            images = archive["images"]
-        elif len(keys) == 1:
-            images = archive[keys[0]]
-        else:
-            raise ValueError(f"{path}: put the images under the key 'images' (found keys {keys})")
+    arrays = read_npz(path, "an .npz of images")
+    if "images" in arrays:
+        images = arrays["images"]
+    elif len(arrays) == 1:
+        images = next(iter(arrays.values()))
+    else:
+        raise ValueError(f"{path}: put the images under the key 'images' (found keys "
+                         f"{list(arrays)})")
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or len(images) < 1:
         raise ValueError(
             f"{path}: expected a uint8 array (N, H, W, 3) with N ≥ 1, got {images.dtype} "

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ttur_tf.files import atomic_output
+from ttur_tf.files import atomic_output, read_npz
 
-__all__ = ["PartialMoments", "RunningMoments", "load_partial", "merge_partials", "read_npz",
+__all__ = ["PartialMoments", "RunningMoments", "load_partial", "merge_partials",
            "save_partial"]
 
 # 512 rows of 2048 float64 features are 8 MiB; the update then costs d² per 512 rows, not per row.
@@ -166,23 +166,6 @@ def save_partial(path: str | os.PathLike, partial: PartialMoments) -> None:
         )
 
 
-def read_npz(path: str | os.PathLike, kind: str) -> dict[str, np.ndarray]:
-    """Every array of an .npz file (no pickles), for a ``kind`` of file named in errors.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a readable .npz.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{kind} file {path} does not exist")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, EOFError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable .npz file ({error})") from error
-
-
 def load_partial(path: str | os.PathLike) -> PartialMoments:
     """Reads a partial file written by ``save_partial``.
 
@@ -190,7 +173,7 @@ def load_partial(path: str | os.PathLike) -> PartialMoments:
         FileNotFoundError: no such file.
         ValueError: not a partial-moments .npz (e.g. finished statistics with mu and sigma).
     """
-    arrays = read_npz(path, "partial statistics")
+    arrays = read_npz(path, "a partial statistics file")
     missing = {"count", "mean", "scatter", "shard_index", "num_shards"} - set(arrays)
     if missing:
         raise ValueError(f"{path} is not a partial statistics file (no {', '.join(sorted(missing))}"

@@ -31,7 +31,8 @@ from absl import logging
 
 import ttur_tf
 from ttur_tf.data.image_sources import image_batches
-from ttur_tf.fid.moments import PartialMoments, RunningMoments, read_npz
+from ttur_tf.fid.moments import PartialMoments, RunningMoments
+from ttur_tf.files import read_npz
 from ttur_tf.files import atomic_output
 
 __all__ = [
@@ -99,7 +100,7 @@ def load_statistics(path: str | os.PathLike) -> Statistics:
         FileNotFoundError: no such file.
         ValueError: the file is not an .npz with ``mu`` (d,) and ``sigma`` (d, d).
     """
-    arrays = read_npz(path, "statistics")
+    arrays = read_npz(path, "an FID statistics file")
     if "mu" not in arrays or "sigma" not in arrays:
         raise ValueError(
             f"{path} has no 'mu' and 'sigma' arrays (keys: {', '.join(arrays)}); "

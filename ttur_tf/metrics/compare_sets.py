@@ -16,6 +16,7 @@ from ttur_tf.data.image_sources import image_batches
 from ttur_tf.fid.compare import check_comparable, check_exists
 from ttur_tf.fid.inception import InceptionFeatures
 from ttur_tf.fid.stats import Statistics, load_statistics
+from ttur_tf.files import npz_keys
 from ttur_tf.metrics.image_metrics import collect_features, image_scores, parse_metrics
 
 __all__ = ["scores_between", "side_features"]
@@ -27,8 +28,7 @@ def _is_statistics_file(source) -> bool:
 
 
 def _holds_images(path) -> bool:
-    with np.load(path, allow_pickle=False) as archive:
-        return "mu" not in archive.files
+    return "mu" not in npz_keys(path, "an FID statistics file or an .npz of images")
 
 
 def side_features(source, features: InceptionFeatures | None, metrics, batch_size: int = 50,
