@@ -4,7 +4,9 @@
 
 The .npz holds `mu` (2048,) and `sigma` (2048, 2048) in float64, readable by the original project,
 plus the number of images, their size and the Inception graph's SHA-256. Whether --out can be
-written is checked before any image is read.
+written is checked before any image is read; while it runs, the script holds `.<out>.lock` beside
+--out, and a second process writing the same file is refused. Ctrl-C (or SIGTERM) ends it with one
+line and leaves no partial file.
 
 Many images on several machines or GPUs: run one shard per process, then merge. Each shard takes
 every N-th image from its index and writes its partial moments; the merge is exact (equal to one
@@ -25,6 +27,7 @@ from ttur_tf.fid.moments import load_partial, merge_partials, save_partial
 from ttur_tf.fid.stats import compute_moments, statistics_of_moments
 from ttur_tf.files import check_writable_folder
 from ttur_tf.metrics.image_metrics import collect_features
+from ttur_tf.run_lock import RunLock
 
 
 def define_flags(flag_values: flags.FlagValues) -> None:
@@ -68,44 +71,51 @@ def main(argv, flag_values: flags.FlagValues) -> None:
     if flag_values.deterministic:
         cli.enable_determinism()
     out = Path(flag_values.out)
-    with cli.user_errors_exit():
+    with cli.user_errors_exit(f"nothing was written to {out}"):
         check_writable_folder(out.parent)
         if out.is_dir():
             raise ValueError(f"--out {out} is a folder: give the path of an .npz file")
-        if flag_values.merge:
-            merged = merge_partials([load_partial(path) for path in flag_values.merge])
-            stats = statistics_of_moments(merged)
-            stats.save(out)
-            print(f"wrote {out}: statistics of {stats.num_images} images from "
-                  f"{len(flag_values.merge)} shards")
-            return
-        features = InceptionFeatures(flag_values.inception_path)
-        if flag_values.features:
-            images = image_batches(flag_values.data, flag_values.batch_size,
-                                   drop_remainder=flag_values.drop_remainder)
-            collector, image_size = collect_features(images.batches, features, ("fid", "kid"),
-                                                     images.count)
-            stats = collector.statistics(image_size, features.graph_sha256)
-            stats.save(out)
-            print(f"wrote {out}: statistics and features of {stats.num_images} images")
-            return
-        partial = compute_moments(
-            flag_values.data,
-            features,
-            batch_size=flag_values.batch_size,
-            drop_remainder=flag_values.drop_remainder,
-            verbose=True,
-            graph_sha256=features.graph_sha256,
-            num_shards=flag_values.num_shards,
-            shard_index=flag_values.shard_index,
-        )
-        if flag_values.num_shards > 1:
-            save_partial(out, partial)
-            print(f"wrote {out}: partial moments of shard {flag_values.shard_index} of "
-                  f"{flag_values.num_shards} ({partial.moments.count} images)")
-            return
-        stats = statistics_of_moments(partial)
+        with RunLock(out.with_name(f".{out.name}.lock"), f"the output {out}",
+                     "choose another --out"):
+            _write_statistics(flag_values, out)
+
+
+def _write_statistics(flag_values: flags.FlagValues, out: Path) -> None:
+    """Computes (or merges) the statistics and writes ``out``; prints what it wrote."""
+    if flag_values.merge:
+        merged = merge_partials([load_partial(path) for path in flag_values.merge])
+        stats = statistics_of_moments(merged)
         stats.save(out)
+        print(f"wrote {out}: statistics of {stats.num_images} images from "
+              f"{len(flag_values.merge)} shards")
+        return
+    features = InceptionFeatures(flag_values.inception_path)
+    if flag_values.features:
+        images = image_batches(flag_values.data, flag_values.batch_size,
+                               drop_remainder=flag_values.drop_remainder)
+        collector, image_size = collect_features(images.batches, features, ("fid", "kid"),
+                                                 images.count)
+        stats = collector.statistics(image_size, features.graph_sha256)
+        stats.save(out)
+        print(f"wrote {out}: statistics and features of {stats.num_images} images")
+        return
+    partial = compute_moments(
+        flag_values.data,
+        features,
+        batch_size=flag_values.batch_size,
+        drop_remainder=flag_values.drop_remainder,
+        verbose=True,
+        graph_sha256=features.graph_sha256,
+        num_shards=flag_values.num_shards,
+        shard_index=flag_values.shard_index,
+    )
+    if flag_values.num_shards > 1:
+        save_partial(out, partial)
+        print(f"wrote {out}: partial moments of shard {flag_values.shard_index} of "
+              f"{flag_values.num_shards} ({partial.moments.count} images)")
+        return
+    stats = statistics_of_moments(partial)
+    stats.save(out)
     print(f"wrote {out}: statistics of {stats.num_images} images")
 
 

@@ -22,6 +22,7 @@ from absl import flags
 
 from ttur_tf import cli
 from ttur_tf.files import check_writable_folder
+from ttur_tf.run_lock import LOCK_FILE, RunLock
 from ttur_tf.sweep import bands as bands_lib
 from ttur_tf.sweep import report, runs as runs_lib
 from ttur_tf.sweep.event_scalars import read_scalars
@@ -112,7 +113,9 @@ def main(argv, flag_values: flags.FlagValues) -> None:
     cli.reject_extra_arguments(argv)
     fv = flag_values
     out_dir = Path(fv.out_dir)
-    with cli.user_errors_exit():
+    interrupted = ("the runs under way stopped at a step boundary with a checkpoint; rerun the "
+                   "same command to continue")
+    with cli.user_errors_exit(interrupted):
         settings = runs_lib.setting_names(fv.setting)
         seeds = runs_lib.parse_seeds(fv.seeds)
         if fv.trainer and not Path(fv.trainer).is_file():
@@ -120,16 +123,18 @@ def main(argv, flag_values: flags.FlagValues) -> None:
         trainers = {setting: Path(fv.trainer) if fv.trainer else default_trainer(flagfile)
                     for setting, flagfile in settings.items()}
         check_writable_folder(out_dir)
-        planned = runs_lib.plan_runs(settings, seeds, out_dir, trainers, list(fv.train_arg))
-        if fv.report_only:
-            outcomes = [runs_lib.RunOutcome(run, "skipped" if run.is_finished() else "missing")
-                        for run in planned]
-        else:
-            outcomes = runs_lib.run_all(planned, fv.parallel)
-        finished = [outcome.run for outcome in outcomes
-                    if outcome.status in ("skipped", "finished")]
-        if finished:
-            _report_runs(finished, fv, out_dir)
+        with RunLock(out_dir / LOCK_FILE, f"the sweep folder {out_dir}",
+                     "use another --out_dir"):
+            planned = runs_lib.plan_runs(settings, seeds, out_dir, trainers, list(fv.train_arg))
+            if fv.report_only:
+                outcomes = [runs_lib.RunOutcome(run, "skipped" if run.is_finished() else "missing")
+                            for run in planned]
+            else:
+                outcomes = runs_lib.run_all(planned, fv.parallel)
+            finished = [outcome.run for outcome in outcomes
+                        if outcome.status in ("skipped", "finished")]
+            if finished:
+                _report_runs(finished, fv, out_dir)
     unfinished = [outcome for outcome in outcomes if outcome.run not in finished]
     if unfinished:
         _print_unfinished(unfinished, len(planned))

@@ -9,7 +9,10 @@ theory (conv biases in front of batch norm, ~1e-13) becomes lr-sized differences
 
 import json
 import os
+import random
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -284,6 +287,61 @@ def test_two_workers_train_write_one_run_and_resume_like_one_device(tmp_path, ti
     start = tf.train.load_checkpoint(str(tmp_path / "one" / "checkpoints" / "ckpt-2"))
     assert_same_changes((name, start.get_tensor(name), expected[name], workers[name])
                         for name in expected if "/_trainable_variables/" in name)  # the weights
+
+
+@pytest.mark.heavy
+@pytest.mark.slow
+def test_a_signal_to_one_worker_stops_every_worker_at_the_same_step(tmp_path, tiny_corpus):  # noqa: F811
+    """SIGTERM to the second worker only (a preempted VM): both save the same step and say so;
+    the same command resumes both, and the run ends where one device ends."""
+    logdir, steps = tmp_path / "workers", 60
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    command = [sys.executable, ROOT / "scripts" / "train_wgan_gp.py",
+               f"--flagfile={ROOT / 'configs' / 'quickstart.flags'}", f"--logdir={logdir}",
+               f"--dataset={tiny_corpus}", "--seq_len=10", "--dim=8", "--jsd_every=0",
+               f"--batch_size={GLOBAL_BATCH}", f"--steps={steps}", "--checkpoint_every=1000",
+               "--log_every=1", "--d_lr=1e-3", "--g_lr=3e-4", "--adam_epsilon=1",
+               "--strategy=multi_worker"]
+    # TensorFlow asks a cloud metadata server whether it runs on one: keep that on loopback.
+    metadata = f"127.0.0.1:{free_ports(1)[0]}"
+
+    def start(index):
+        environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", GCE_METADATA_IP=metadata,
+                           TF_CONFIG=json.dumps({"cluster": cluster,
+                                                 "task": {"type": "worker", "index": index}}))
+        return subprocess.Popen(list(map(str, command)), env=environment, cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    workers = [start(0), start(1)]
+    signal_step = random.Random().randint(5, 30)
+    for line in workers[1].stderr:
+        logged = re.search(r"\] step (\d+): d_loss", line)
+        if logged and int(logged[1]) >= signal_step:
+            workers[1].send_signal(signal.SIGTERM)
+            break
+    outputs = [worker.communicate(timeout=600) for worker in workers]
+    stopped = []
+    for worker, (_, err) in zip(workers, outputs):
+        assert worker.returncode == 143, err[-3000:]
+        last = err.strip().splitlines()[-1]
+        match = re.fullmatch(r"interrupted at step (\d+): checkpoint saved; rerun the same "
+                             r"command to resume", last)
+        assert match, last
+        stopped.append(int(match[1]))
+    assert stopped[0] == stopped[1] >= signal_step, stopped
+    assert (logdir / "checkpoints" / f"ckpt-{stopped[0]}.index").is_file()
+    workers = [start(0), start(1)]
+    outputs = [worker.communicate(timeout=600) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers), outputs[0][1][-3000:]
+    assert all(f"done: step {steps}" in out for out, _ in outputs)
+    single = language_config(tmp_path / "one", tiny_corpus, steps=steps, jsd_every=0, dim=8,
+                             batch_size=GLOBAL_BATCH, checkpoint_every=1000, d_lr=1e-3,
+                             g_lr=3e-4, adam_epsilon=1.0)
+    train(single)
+    expected, resumed = network_state(tmp_path / "one", None), network_state(logdir, None)
+    for variable in expected:
+        if not variable.startswith("save_counter"):  # one save more: the interruption's
+            assert_close(resumed[variable], expected[variable], variable)
 
 
 def test_a_multi_worker_run_without_a_cluster_says_what_to_do(monkeypatch):

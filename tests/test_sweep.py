@@ -1,15 +1,21 @@
 """Multi-seed sweeps: seeds, reading logged scalars back (also across a resume), the mean and
-min/max bands, and scripts/sweep.py on a fake trainer that logs known values."""
+min/max bands, and scripts/sweep.py on a fake trainer that logs known values (and stops on a
+signal, as the real one does)."""
 
 import csv
 import json
+import os
+import signal
 import textwrap
+import threading
+import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from conftest import ROOT, run_script_in_process, script_module
+from test_run_lock import hold_lock
 from ttur_tf.sweep import bands, runs
 from ttur_tf.sweep.event_scalars import Series, read_scalars
 
@@ -136,6 +142,17 @@ FAKE_TRAINER = textwrap.dedent('''
         print("the loss became NaN at step 5")
         sys.exit(1)
     logdir.mkdir(parents=True, exist_ok=True)
+    if settings.get("wait_for_signal"):  # as the real trainer: stop on a signal, say which
+        import signal
+
+        def stop(signum, frame):
+            (logdir / "stopped_by.txt").write_text(str(signum))
+            sys.exit(128 + signum)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        (logdir / "waiting").touch()
+        signal.pause()
     seed, slope = int(settings["seed"]), float(settings.get("slope", "1"))
     with open(logdir / "events.out.tfevents.0.fake", "wb") as file:
         writer = RecordWriter(file)
@@ -251,3 +268,37 @@ def test_two_settings_with_one_name_are_refused(tmp_path):
         (tmp_path / folder / "x.flags").write_text("")
     with pytest.raises(ValueError, match="two settings are named 'x'"):
         runs.setting_names([str(tmp_path / "a" / "x.flags"), str(tmp_path / "b" / "x.flags")])
+
+
+def test_an_interrupted_sweep_passes_the_signal_to_its_runs_once(sweep_files):
+    out_dir = sweep_files / "sweep"
+
+    def interrupt_when_both_wait():
+        deadline = time.monotonic() + 60
+        while len(list(out_dir.glob("*/seed_0/waiting"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_when_both_wait, daemon=True).start()
+    code, _, err = run_sweep(sweep_files, "--seeds=0", "--parallel=2",
+                             "--train_arg=--wait_for_signal=1")
+    assert code == 130
+    assert err.strip().splitlines()[-1] == (
+        "interrupted: the runs under way stopped at a step boundary with a checkpoint; rerun "
+        "the same command to continue")
+    for setting in ("ttur", "orig"):
+        assert (out_dir / setting / "seed_0" / "stopped_by.txt").read_text() == "2"
+        assert not (out_dir / setting / "seed_0" / "sweep_run.json").exists()
+    assert not (out_dir / ".lock").exists()
+
+
+def test_a_second_sweep_on_one_folder_is_refused(sweep_files):
+    holder = hold_lock(sweep_files / "sweep" / ".lock")
+    try:
+        code, _, err = run_sweep(sweep_files, "--seeds=0")
+    finally:
+        holder.communicate("")
+    assert code == 1
+    assert err.strip().splitlines()[-1].startswith(
+        f"error: the sweep folder {sweep_files / 'sweep'} is in use by process {holder.pid}")
+    assert not (sweep_files / "calls.txt").exists()

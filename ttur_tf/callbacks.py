@@ -7,7 +7,9 @@ their schedules continue across restarts, and write only under the run's log dir
 reports the best. The language GAN's JSD follows
 ``WGAN_GP/gan_language_JSD.py``: 10 batches of generated lines (argmax of each position's
 character distribution) against n-gram models of all training lines, n = 1…6, logged as
-``js1``…``js6`` with the decoded samples in ``samples_<step>.txt``.
+``js1``…``js6`` with the decoded samples in ``samples_<step>.txt``. After a SIGINT/SIGTERM,
+``StopOnSignal`` ends training at the step boundary; an evaluation under way is abandoned and
+done again by the resumed run (``ttur_tf.interrupts``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from absl import logging
 from ttur_tf.errors import NonFiniteLossError, OutputError, first_line
 from ttur_tf.files import write_bytes_atomically
 from ttur_tf.fid.stats import Statistics
+from ttur_tf.interrupts import Interrupted, StopRequests
 from ttur_tf.metrics.ngram import NgramLanguageModel
 from ttur_tf.metrics.image_metrics import image_scores
 from ttur_tf.metrics.kid_schedule import KidAdaptiveSchedule
@@ -40,6 +44,8 @@ __all__ = [
     "SampleGridWriter",
     "ScalarLogger",
     "StopOnNonFiniteLoss",
+    "StopOnSignal",
+    "WorkersStopTogether",
     "image_grid",
     "writing_events",
 ]
@@ -61,6 +67,43 @@ def writing_events():
             "the folder's permissions, then rerun the same command: it resumes from the last "
             "checkpoint"
         ) from error
+
+
+class _Evaluation(keras.callbacks.Callback):
+    """An evaluation every ``every`` steps that a signal may abandon: its sampling and scoring
+    are ``stop_requests.abortable()``; an abandoned step is recorded (``stop_requests.pending``)
+    and evaluated again when the run resumes at that step."""
+
+    name = "evaluation"
+
+    def __init__(self, every: int, stop_requests: StopRequests | None = None):
+        super().__init__()
+        self.every = every
+        self.stop_requests = stop_requests
+
+    @contextlib.contextmanager
+    def _abandoned_on_signal(self, step: int):
+        if self.stop_requests is None:
+            yield
+            return
+        try:
+            with self.stop_requests.abortable():
+                yield
+        except Interrupted:
+            if self.stop_requests.pending is not None:
+                self.stop_requests.pending.add(self.name, step)
+            logging.info("the %s of step %d was abandoned; the resumed run does it again",
+                            self.name, step)
+            raise
+
+    def _due_again(self, step: int) -> bool:
+        pending = self.stop_requests.pending if self.stop_requests is not None else None
+        return pending is not None and pending.due(self.name, step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = _step(self.model)
+        if step % self.every == 0:
+            self.evaluate(step)
 
 
 def image_grid(images: np.ndarray) -> np.ndarray:
@@ -171,7 +214,7 @@ class SampleGridWriter(keras.callbacks.Callback):
         )
 
 
-class ImageMetricsEvaluator(keras.callbacks.Callback):
+class ImageMetricsEvaluator(_Evaluation):
     """Every ``every`` steps: the image ``metrics`` of one set of generated samples, logged as
     ``fid``, ``kid``, ``kid_std``, ``inception_score``, ``inception_score_std``, ``precision``,
     ``recall`` (the ones asked for), each scored one with ``best_<name>`` and ``best_<name>_step``;
@@ -182,21 +225,23 @@ class ImageMetricsEvaluator(keras.callbacks.Callback):
     ``best_fid_step``; for the others, vectors ``best_scores`` and ``best_scores_step`` in the
     order of ``OTHER_SCORES``). Lower is better for fid and kid, higher for the others.
     Evaluation noise comes from NumPy seeded with (seed, step): it never advances the training
-    noise. The samples are split over the replicas and workers of ``strategy``; every worker
+    noise, and an evaluation abandoned on a signal (``stop_requests``) gives the same scores
+    when the resumed run does it again. The samples are split over the replicas and workers of ``strategy``; every worker
     must run the evaluator (the features' moments are merged between workers), but only one
     with the ``reference`` (the chief) computes, logs and keeps the scores.
     """
 
+    name = "image metrics"
     OTHER_SCORES = ("kid", "inception_score", "precision", "recall")
     _HIGHER_IS_BETTER = {"inception_score", "precision", "recall"}
 
     def __init__(self, writer, every: int, features, reference: Statistics | None,
                  num_samples: int, sample_batch_size: int, inception_batch_size: int, seed: int,
                  strategy: tf.distribute.Strategy | None = None, metrics=("fid",),
-                 schedule: KidAdaptiveSchedule | None = None):
-        super().__init__()
+                 schedule: KidAdaptiveSchedule | None = None,
+                 stop_requests: StopRequests | None = None):
+        super().__init__(every, stop_requests)
         self.writer = writer
-        self.every = every
         self.features = features
         self.reference = reference
         self.num_samples = num_samples
@@ -249,14 +294,15 @@ class ImageMetricsEvaluator(keras.callbacks.Callback):
 
     def evaluate(self, step: int) -> dict[str, float]:
         """The scores at ``step`` ({} on a worker without the reference, which only helps)."""
-        collector = generated_features(
-            self.model, self.features, self.num_samples, self.sample_batch_size,
-            self.inception_batch_size, np.random.default_rng([self.seed, step]), self.strategy,
-            self.metrics)
-        if self.reference is None:
-            return {}
-        scores = image_scores(self.metrics, collector.statistics(), self.reference,
-                              collector.logits, seed=self.seed)
+        with self._abandoned_on_signal(step):
+            collector = generated_features(
+                self.model, self.features, self.num_samples, self.sample_batch_size,
+                self.inception_batch_size, np.random.default_rng([self.seed, step]),
+                self.strategy, self.metrics)
+            if self.reference is None:
+                return {}
+            scores = image_scores(self.metrics, collector.statistics(), self.reference,
+                                  collector.logits, seed=self.seed)
         best = self._keep_best(scores, step)
         with writing_events(), self.writer.as_default(step=step):
             for name, value in scores.items():
@@ -289,13 +335,12 @@ class ImageMetricsEvaluator(keras.callbacks.Callback):
         if p_value is not None:
             tf.summary.scalar("lr_test_p_value", p_value)
 
-    def on_train_batch_end(self, batch, logs=None):
-        step = _step(self.model)
-        if step % self.every == 0:
-            self.evaluate(step)
+    def on_train_begin(self, logs=None):
+        if self._due_again(_step(self.model)):
+            self.evaluate(_step(self.model))
 
 
-class JSDEvaluator(keras.callbacks.Callback):
+class JSDEvaluator(_Evaluation):
     """Before the first step and every ``every`` steps: ``js1``…``jsN`` of generated text.
 
     The lowest value of each n so far (the paper reports the best JSD of a run) and its step are
@@ -313,13 +358,17 @@ class JSDEvaluator(keras.callbacks.Callback):
         sample_dir: where ``samples_<step>.txt`` (every generated line) is written.
         seed: evaluation noise is drawn from NumPy seeded with (seed, step), never from the
             training noise.
+        stop_requests: the run's signal handling: a signal abandons the sampling and scoring,
+            and the resumed run evaluates that step again.
     """
 
+    name = "JSD evaluation"
+
     def __init__(self, writer, every: int, reference_models: list[NgramLanguageModel], decode,
-                 num_batches: int, batch_size: int, sample_dir: str | os.PathLike, seed: int):
-        super().__init__()
+                 num_batches: int, batch_size: int, sample_dir: str | os.PathLike, seed: int,
+                 stop_requests: StopRequests | None = None):
+        super().__init__(every, stop_requests)
         self.writer = writer
-        self.every = every
         self.reference_models = reference_models
         self.decode = decode
         self.num_samples = num_batches * batch_size
@@ -336,10 +385,12 @@ class JSDEvaluator(keras.callbacks.Callback):
 
     def evaluate(self, step: int) -> list[float]:
         rng = np.random.default_rng([self.seed, step])
-        ids = np.concatenate([np.argmax(batch, axis=-1).astype(np.int32) for batch in
-                              self.model.sample_batches(self.num_samples, self.batch_size, rng)])
-        js = [NgramLanguageModel(reference.n, ids).js_with(reference)
-              for reference in self.reference_models]
+        with self._abandoned_on_signal(step):
+            ids = np.concatenate([
+                np.argmax(batch, axis=-1).astype(np.int32)
+                for batch in self.model.sample_batches(self.num_samples, self.batch_size, rng)])
+            js = [NgramLanguageModel(reference.n, ids).js_with(reference)
+                  for reference in self.reference_models]
         lines = self.decode(ids)
         improved = np.asarray(js) < self.best_js.numpy()
         self.best_js.assign(np.where(improved, js, self.best_js.numpy()))
@@ -359,13 +410,57 @@ class JSDEvaluator(keras.callbacks.Callback):
         return js
 
     def on_train_begin(self, logs=None):
-        if _step(self.model) == 0:
-            self.evaluate(0)
+        step = _step(self.model)
+        if step == 0 or self._due_again(step):
+            self.evaluate(step)
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Ends ``fit`` with ``Interrupted`` at the step boundary after a SIGINT/SIGTERM (before the
+    next step, after every other callback of the last one). Put it last."""
+
+    def __init__(self, stop_requests: StopRequests):
+        super().__init__()
+        self.stop_requests = stop_requests
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.stop_requests.check()
 
     def on_train_batch_end(self, batch, logs=None):
-        step = _step(self.model)
-        if step % self.every == 0:
-            self.evaluate(step)
+        self.stop_requests.check()
+
+
+class WorkersStopTogether(keras.callbacks.Callback):
+    """Multi-worker runs: after a SIGINT/SIGTERM on any worker, every worker stops at the same
+    step, saves it and ends ``fit`` with ``Interrupted``. TensorFlow's
+    ``PreemptionCheckpointHandler`` agrees on the step through the coordination service (it
+    watches ``stop_requests`` instead of installing its own signal handler); it is consulted at
+    every step boundary. Put it last.
+
+    Args:
+        strategy: the run's ``MultiWorkerMirroredStrategy``.
+        manager: the ``tf.train.CheckpointManager`` the run saves with (the handler keeps its
+            count of steps in that checkpoint).
+        saver: the run's ``CheckpointSaver``, which writes the agreed step.
+        stop_requests: this worker's signals.
+    """
+
+    def __init__(self, strategy, manager, saver: "CheckpointSaver", stop_requests: StopRequests):
+        super().__init__()
+        self.stop_requests = stop_requests
+        termination = tf.distribute.experimental.TerminationConfig(
+            termination_watcher_fn=lambda: stop_requests.requested,
+            exit_fn=self._end, save_fn=lambda *args, **kwargs: saver.save_unless_saved(),
+            grace_period=0)
+        self.handler = tf.distribute.experimental.PreemptionCheckpointHandler(
+            strategy.cluster_resolver, manager, termination_config=termination)
+
+    def _end(self):
+        # A worker stopped on another's behalf reports SIGTERM, as a preempted cluster does.
+        raise Interrupted(self.stop_requests.signum or signal.SIGTERM)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.handler.save_checkpoint_if_preempted()
 
 
 class CheckpointSaver(keras.callbacks.Callback):
@@ -375,18 +470,27 @@ class CheckpointSaver(keras.callbacks.Callback):
         checkpoints: a ``ttur_tf.checkpoints.RunCheckpoints`` (its ``save(step)`` raises
             ``OutputError`` with a message when the checkpoint cannot be written).
         every: the interval in steps.
+        pending: the run's ``PendingEvaluations``, settled after each save (None: none kept).
     """
 
-    def __init__(self, checkpoints, every: int):
+    def __init__(self, checkpoints, every: int, pending=None):
         super().__init__()
         self.checkpoints = checkpoints
         self.every = every
+        self.pending = pending
         self.last_saved_step = None
+
+    def save_unless_saved(self) -> None:
+        """Saves the checkpoint of the current step if it is not saved yet."""
+        if self.last_saved_step != _step(self.model):
+            self._save()
 
     def _save(self):
         step = _step(self.model)
         path = self.checkpoints.save(step)
         self.last_saved_step = step
+        if self.pending is not None:
+            self.pending.settle(step)
         logging.info("step %d: checkpoint %s", step, path)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -394,5 +498,4 @@ class CheckpointSaver(keras.callbacks.Callback):
             self._save()
 
     def on_train_end(self, logs=None):
-        if self.last_saved_step != _step(self.model):
-            self._save()
+        self.save_unless_saved()

@@ -2,7 +2,7 @@
 
 Library code raises ordinary exceptions with messages written for users; scripts run their work
 inside ``user_errors_exit()`` so that such an error ends the program with that message and exit
-status 1 instead of a traceback.
+status 1 instead of a traceback, and Ctrl-C or SIGTERM with one line and status 130 or 143.
 
 Each script defines its flags in ``define_flags(flag_values)`` and does its work in
 ``main(argv, flag_values)``; ``run_script(define_flags, main)`` runs it on absl's global flags.
@@ -17,18 +17,25 @@ import sys
 from absl import app, flags
 
 from ttur_tf.errors import USER_ERRORS
+from ttur_tf.interrupts import Interrupted, exit_code, raise_on_signals
 
 __all__ = ["enable_determinism", "reject_extra_arguments", "run_script", "user_errors_exit"]
 
 
 @contextlib.contextmanager
-def user_errors_exit():
-    """Turns the errors a user can fix into a one-line message on stderr and exit status 1."""
+def user_errors_exit(interrupted_outcome: str = "nothing partial was written"):
+    """Turns the errors a user can fix into a one-line message on stderr and exit status 1,
+    and SIGINT/SIGTERM (``Interrupted``) into one line saying ``interrupted_outcome`` and
+    exit status 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
     try:
-        yield
+        with raise_on_signals():
+            yield
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except Interrupted as interrupted:
+        print(f"interrupted: {interrupted_outcome}", file=sys.stderr)
+        sys.exit(exit_code(interrupted.signum))
 
 
 def run_script(define_flags, main) -> None:

@@ -37,6 +37,8 @@ from ttur_tf.errors import CheckpointError
 from ttur_tf.files import check_writable_folder, remove_stale_temporaries, write_bytes_atomically
 from ttur_tf.fid import InceptionFeatures, compute_statistics, load_statistics
 from ttur_tf.gan import GAN, stack_critic_batches
+from ttur_tf.interrupts import Interrupted, PendingEvaluations, StopRequests
+from ttur_tf.run_lock import LOCK_FILE, RunLock
 from ttur_tf.metrics.image_metrics import collect_features, parse_metrics
 from ttur_tf.metrics.kid_schedule import KidAdaptiveSchedule
 from ttur_tf.metrics.ngram import NgramLanguageModel
@@ -49,6 +51,7 @@ _REFERENCE_STATS_FILE = "reference_stats.npz"
 _CHARMAP_FILE = "charmap.json"
 _CONFIG_FILE = "config.json"
 _CHECKPOINT_FOLDER = "checkpoints"
+_PENDING_FILE = "pending_evaluations.json"  # evaluations a signal abandoned, redone on resume
 
 
 @dataclasses.dataclass(frozen=True)
@@ -239,7 +242,7 @@ class _Task:
 
 
 def _image_task(config: TrainConfig, logdir: Path, writer, features, chief: bool,
-                strategy) -> _Task:
+                strategy, stop_requests: StopRequests | None) -> _Task:
     """The image data, networks and evaluators. FID runs on every worker (each computes a share
     of the samples' features); only the chief needs the reference statistics."""
     data = image_data.load_image_data(config.dataset, config.image_size)
@@ -260,14 +263,14 @@ def _image_task(config: TrainConfig, logdir: Path, writer, features, chief: bool
         task.image_metrics = callbacks_lib.ImageMetricsEvaluator(
             writer, config.fid_every, features, reference, config.fid_num_samples,
             config.fid_sample_batch_size, config.fid_batch_size, config.seed, strategy,
-            parse_metrics(config.metrics), _kid_schedule(config),
+            parse_metrics(config.metrics), _kid_schedule(config), stop_requests,
         )
         task.tracked.update(task.image_metrics.tracked)
     return task
 
 
 def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool,
-                   chief: bool) -> _Task:
+                   chief: bool, stop_requests: StopRequests | None) -> _Task:
     charmap_path = logdir / _CHARMAP_FILE
     charmap = None
     if charmap_path.is_file():
@@ -300,7 +303,7 @@ def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool,
         references = [NgramLanguageModel(n, data.lines) for n in range(1, config.jsd_ngrams + 1)]
         task.jsd = callbacks_lib.JSDEvaluator(
             writer, config.jsd_every, references, data.charmap.decode, config.jsd_num_batches,
-            config.batch_size, logdir / "samples", config.seed,
+            config.batch_size, logdir / "samples", config.seed, stop_requests,
         )
         task.callbacks.append(task.jsd)
         task.tracked.update(best_js=task.jsd.best_js, best_js_step=task.jsd.best_js_step)
@@ -353,6 +356,11 @@ def _device_list(devices: str) -> tuple[str, ...]:
 def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult:
     """Trains (or resumes) the run described by ``config``; see the module docstring.
 
+    SIGINT (Ctrl-C) and SIGTERM end the run at a step boundary: the steps done are saved in a
+    checkpoint, the events flushed, and ``Interrupted`` (with its ``step``) is raised; the same
+    call resumes exactly. A second signal ends the process at once (``ttur_tf.interrupts``). In
+    a multi-worker run a signal on any worker stops every worker at the same step.
+
     Args:
         config: the run.
         extra_callbacks: more Keras callbacks, run after the built-in ones.
@@ -366,54 +374,80 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
         CheckpointError: checkpoints exist that cannot be resumed with these settings.
         ttur_tf.errors.NonFiniteLossError: a loss became NaN/Inf (the last good checkpoint
             is kept).
+        ttur_tf.interrupts.Interrupted: a signal stopped the run (its ``step`` is saved; None
+            if it came before training started).
     """
     config.validate()
     config = config.resolved()
     strategy = make_strategy(config.strategy, _device_list(config.devices), config.tpu)
     chief = is_chief(strategy)
     logdir = Path(config.logdir)
+    with contextlib.ExitStack() as stack:
+        if chief:  # the only process that writes the run's folder
+            stack.enter_context(RunLock(logdir / LOCK_FILE, f"the log folder {logdir}",
+                                        "use another --logdir"))
+        pending = PendingEvaluations(logdir / _CHECKPOINT_FOLDER / _PENDING_FILE)
+        stop_requests = stack.enter_context(
+            StopRequests(pending, sections_abort=config.strategy != "multi_worker"))
+        return _train(config, strategy, chief, stop_requests, extra_callbacks, features)
+
+
+def _train(config: TrainConfig, strategy, chief: bool, stop_requests: StopRequests,
+           extra_callbacks, features) -> TrainResult:
+    logdir = Path(config.logdir)
     checkpoint_dir = logdir / _CHECKPOINT_FOLDER
-    resuming = bool(checkpoint_files(checkpoint_dir))
-    if resuming and not config.resume:
-        raise ValueError(
-            f"{checkpoint_dir} already holds checkpoints and resuming is off: pass a new "
-            "--logdir (nothing there is overwritten), or resume"
-        )
-    if chief:
-        _check_outputs(logdir)
-    if resuming:
-        _check_same_networks(logdir, config)
-    keras.utils.set_random_seed(config.seed)  # the networks' initial weights come from the seed
-    writer = (tf.summary.create_file_writer(str(logdir)) if chief
-              else tf.summary.create_noop_writer())
-    with strategy.scope():  # networks, optimizers, step and tracked values are made here
-        if config.model == "language":
-            task = _language_task(config, logdir, writer, resuming, chief)
-        else:
-            task = _image_task(config, logdir, writer, features, chief, strategy)
-        gan = task.gan
-        elapsed = callbacks_lib.ElapsedTime(writer, config.log_every)
-        checkpoint = tf.train.Checkpoint(**gan.training_state, elapsed_seconds=elapsed.seconds,
-                                         **task.tracked)
-    checkpoints = RunCheckpoints(checkpoint, checkpoint_dir, config.max_checkpoints,
-                                 scratch=scratch_folder(strategy, checkpoint_dir))
-    restored = checkpoints.restore_latest()
-    if restored is not None:
-        logging.info("resumed from %s at step %d", checkpoint_dir / f"ckpt-{restored}",
-                     int(gan.step.numpy()))
-    if chief:
-        write_bytes_atomically(logdir / _CONFIG_FILE, config.to_json().encode())
-        _log_settings(writer, config)
+    with stop_requests.abortable():  # a signal before the first step leaves everything as it was
+        resuming = bool(checkpoint_files(checkpoint_dir))
+        if resuming and not config.resume:
+            raise ValueError(
+                f"{checkpoint_dir} already holds checkpoints and resuming is off: pass a new "
+                "--logdir (nothing there is overwritten), or resume"
+            )
+        if chief:
+            _check_outputs(logdir)
+        if resuming:
+            _check_same_networks(logdir, config)
+        keras.utils.set_random_seed(config.seed)  # the initial weights come from the seed
+        writer = (tf.summary.create_file_writer(str(logdir)) if chief
+                  else tf.summary.create_noop_writer())
+        with strategy.scope():  # networks, optimizers, step and tracked values are made here
+            if config.model == "language":
+                task = _language_task(config, logdir, writer, resuming, chief, stop_requests)
+            else:
+                task = _image_task(config, logdir, writer, features, chief, strategy,
+                                   stop_requests)
+            gan = task.gan
+            elapsed = callbacks_lib.ElapsedTime(writer, config.log_every)
+            checkpoint = tf.train.Checkpoint(**gan.training_state, elapsed_seconds=elapsed.seconds,
+                                             **task.tracked)
+        checkpoints = RunCheckpoints(checkpoint, checkpoint_dir, config.max_checkpoints,
+                                     scratch=scratch_folder(strategy, checkpoint_dir))
+        restored = checkpoints.restore_latest()
+        if restored is not None:
+            logging.info("resumed from %s at step %d", checkpoint_dir / f"ckpt-{restored}",
+                         int(gan.step.numpy()))
+        if chief:
+            write_bytes_atomically(logdir / _CONFIG_FILE, config.to_json().encode())
+            _log_settings(writer, config)
 
     start_step = int(gan.step.numpy())
     if start_step < config.steps:
+        saver = callbacks_lib.CheckpointSaver(checkpoints, config.checkpoint_every,
+                                              stop_requests.pending if chief else None)
+        if config.strategy == "multi_worker":  # the workers agree on the step to stop at
+            stop = callbacks_lib.WorkersStopTogether(strategy, checkpoints.manager, saver,
+                                                     stop_requests)
+        else:
+            stop = callbacks_lib.StopOnSignal(stop_requests)
         callbacks = [
             elapsed,
             callbacks_lib.StopOnNonFiniteLoss(checkpoint_dir),
             callbacks_lib.ScalarLogger(writer, config.log_every),
             *(task.callbacks if chief else []),
             *([task.image_metrics] if task.image_metrics else []),  # every worker takes a share
-            callbacks_lib.CheckpointSaver(checkpoints, config.checkpoint_every),
+            saver,
+            *extra_callbacks,
+            stop,
         ]
         data = replica_batches(
             strategy,
@@ -421,14 +455,15 @@ def train(config: TrainConfig, extra_callbacks=(), features=None) -> TrainResult
             config.batch_size,
         )
         try:
-            gan.fit(
-                data,
-                epochs=1,
-                steps_per_epoch=config.steps - start_step,
-                callbacks=callbacks + list(extra_callbacks),
-                verbose=0,
-                shuffle=False,
-            )
+            gan.fit(data, epochs=1, steps_per_epoch=config.steps - start_step,
+                    callbacks=callbacks, verbose=0, shuffle=False)
+        except Interrupted as interrupted:
+            interrupted.step = int(gan.step.numpy())
+            if interrupted.step > start_step:
+                saver.save_unless_saved()
+            with callbacks_lib.writing_events():
+                writer.flush()
+            raise
         except tf.errors.OpError as error:
             explained = task.explain_data_error(error)
             if explained is None:

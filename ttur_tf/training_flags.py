@@ -11,12 +11,14 @@ global ``FLAGS`` itself.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 from absl import flags
 
 from ttur_tf import cli
 from ttur_tf.config import MODELS, TrainConfig, check_setting, model_defaults, setting_types
+from ttur_tf.interrupts import Interrupted, exit_code
 from ttur_tf.training import train
 
 __all__ = ["config_from_flagfile", "config_from_flags", "define_training_flags", "run_from_flags"]
@@ -89,7 +91,11 @@ def run_from_flags(argv: list[str], flag_values: flags.FlagValues) -> None:
     """A training script's ``main``: trains (or resumes) the run the flags describe."""
     cli.reject_extra_arguments(argv)
     with cli.user_errors_exit():
-        result = train(config_from_flags(flag_values))
+        try:
+            result = train(config_from_flags(flag_values))
+        except Interrupted as interrupted:
+            print(_interrupted_line(interrupted), file=sys.stderr)
+            sys.exit(exit_code(interrupted.signum))
     summary = f"done: step {result.step}"
     if result.last_js is not None:
         summary += "".join(f", js{n} {value:.4f}" for n, value in enumerate(result.last_js, 1))
@@ -101,6 +107,14 @@ def run_from_flags(argv: list[str], flag_values: flags.FlagValues) -> None:
     print(summary)
     if result.last_samples_file is not None:
         _print_first_samples(result.last_samples_file)
+
+
+def _interrupted_line(interrupted: Interrupted) -> str:
+    if interrupted.step is None:
+        return ("interrupted before the first step: no checkpoint was written; rerun the same "
+                "command to start")
+    return (f"interrupted at step {interrupted.step}: checkpoint saved; rerun the same command "
+            "to resume")
 
 
 def _print_first_samples(samples_file: Path, count: int = PRINTED_SAMPLES) -> None:

@@ -9,6 +9,10 @@ A run's folder is ``<out_dir>/<setting>/seed_<k>``; it is trained with
 flagfile's text and its time); a later sweep skips it while both are unchanged. Any other run —
 never started, interrupted, failed, or changed — is (re)started with the same command, and the
 trainer resumes it from its last checkpoint.
+
+Each run's process has its own session, so a Ctrl-C in the terminal reaches the sweep alone; the
+sweep passes a SIGINT or SIGTERM on to the runs under way once (each stops at a step boundary
+with a checkpoint) and waits for them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 from pathlib import Path
 
 from ttur_tf.files import write_bytes_atomically
+from ttur_tf.interrupts import Interrupted
 
 __all__ = ["Run", "RunOutcome", "parse_seeds", "plan_runs", "run_all", "setting_names"]
 
@@ -132,14 +137,19 @@ def _threads_per_run(parallel: int) -> dict[str, str]:
     return environment
 
 
-def _execute(run: Run, environment: dict[str, str]) -> RunOutcome:
+def _execute(run: Run, environment: dict[str, str],
+             running: set[subprocess.Popen]) -> RunOutcome:
+    """Trains ``run`` in a process of its own session (kept in ``running`` while it runs)."""
     run.logdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with open(run.log_path, "ab") as log:
         log.write(f"$ {' '.join(run.command)}\n".encode())
         log.flush()
-        code = subprocess.run(run.command, stdout=log, stderr=subprocess.STDOUT,
-                              env=environment, check=False).returncode
+        process = subprocess.Popen(run.command, stdout=log, stderr=subprocess.STDOUT,
+                                   env=environment, start_new_session=True)
+        running.add(process)
+        code = process.wait()
+        running.discard(process)
     seconds = time.monotonic() - started
     if code != 0:
         lines = run.log_path.read_text(errors="replace").splitlines()
@@ -169,12 +179,21 @@ def run_all(runs: list[Run], parallel: int = 1, report=print) -> list[RunOutcome
     report(f"{len(runs)} runs: {skipped} finished before (skipped), {len(pending)} to run, "
            f"{parallel} at a time")
     environment = _threads_per_run(parallel)
+    running: set[subprocess.Popen] = set()
     with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = {pool.submit(_execute, run, environment): run for run in pending}
-        for future in concurrent.futures.as_completed(futures):
-            outcome = future.result()
-            outcomes[outcome.run] = outcome
-            run = outcome.run
-            report(f"{run.setting} seed {run.seed}: {outcome.status} in {outcome.seconds:.0f} s"
-                   + ("" if outcome.status == "finished" else f"; see {run.log_path}"))
+        futures = {pool.submit(_execute, run, environment, running): run for run in pending}
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                outcome = future.result()
+                outcomes[outcome.run] = outcome
+                run = outcome.run
+                report(f"{run.setting} seed {run.seed}: {outcome.status} in "
+                       f"{outcome.seconds:.0f} s"
+                       + ("" if outcome.status == "finished" else f"; see {run.log_path}"))
+        except Interrupted as interrupted:
+            for future in futures:
+                future.cancel()  # runs not started yet
+            for process in list(running):
+                process.send_signal(interrupted.signum)  # each saves and stops
+            raise
     return [outcomes[run] for run in runs]
