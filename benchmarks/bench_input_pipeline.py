@@ -13,9 +13,11 @@ its data that costs what the real data costs to read (no dataset can be download
 * CIFAR-10: a folder of 32×32 PNGs (tfds stores CIFAR-10 as PNGs).
 
 It prints, per row, the rows (lines or images) per second the pipeline (``training_batches``
-with ``stack_critic_batches``, exactly what ``fit`` reads) delivers for ``--seconds``, the rows
-per second one train step consumes (``fit`` on in-memory batches, after a warm-up step), and
-their ratio: the pipeline is not the bottleneck when the ratio is well above 1 (the goal: ≥ 5).
+with ``stack_critic_batches``, exactly what ``fit`` reads) delivers for ``--seconds``, for images
+both decoding every epoch and decoded once in memory (``decoded_in_memory``, what training uses
+when the set fits), the rows per second one train step consumes (``fit`` on in-memory batches,
+after a warm-up step), and the ratio of the slower pipeline to the step: the pipeline is not the
+bottleneck when the ratio is well above 1 (the goal: ≥ 5).
 The two are measured one after the other: on a machine where both share the cores, the ratio is
 what the pipeline can spare.
 """
@@ -68,18 +70,23 @@ def write_image_folder(folder: Path, kind: str) -> Path:
     return folder
 
 
-def pipeline_rows_per_second(config, scratch: Path, kind: str) -> tuple[float, int]:
-    """(rows per second the training pipeline delivers, the vocabulary or image size)."""
+def pipelines(config, scratch: Path, kind: str) -> tuple[dict[str, tf.data.Dataset], int]:
+    """(the training pipelines by name, the vocabulary or image size)."""
     if kind == "text":
         lines = np.random.default_rng(0).integers(0, _VOCAB, (_LINES, _SEQ_LEN)).astype(np.int32)
         batches = text_data.training_batches(lines, config.batch_size, config.seed).map(
             lambda ids: tf.one_hot(ids, _VOCAB))
-        shape = _VOCAB
-    else:
-        data = image_data.load_image_data(str(write_image_folder(scratch / kind, kind)),
-                                          config.image_size)
-        batches = image_data.training_batches(data, config.batch_size, config.seed)
-        shape = data.image_size
+        return {"in memory": batches}, _VOCAB
+    data = image_data.load_image_data(str(write_image_folder(scratch / kind, kind)),
+                                      config.image_size)
+    return {name: image_data.training_batches(source, config.batch_size, config.seed)
+            for name, source in (("every epoch", data),
+                                 ("in memory", image_data.decoded_in_memory(data)))
+            }, data.image_size
+
+
+def rows_per_second(config, batches: tf.data.Dataset) -> float:
+    """Rows per second the pipeline delivers to ``fit``."""
     elements = iter(stack_critic_batches(batches, config.n_critic))
     next(elements)  # the first element starts the pipeline's threads
     count, start = 0, time.perf_counter()
@@ -87,7 +94,7 @@ def pipeline_rows_per_second(config, scratch: Path, kind: str) -> tuple[float, i
         next(elements)
         count += 1
     rows = count * config.batch_size * config.n_critic
-    return rows / (time.perf_counter() - start), shape
+    return rows / (time.perf_counter() - start)
 
 
 def train_rows_per_second(config, kind: str, shape: int) -> float:
@@ -114,17 +121,21 @@ def main(argv):
     unknown = set(FLAGS.rows) - set(ROWS)
     if unknown:
         raise app.UsageError(f"unknown rows {sorted(unknown)}; choose from {list(ROWS)}")
-    print(f"{'row':22} {'model':9} {'dim':>4} {'batch×n_critic':>14} {'pipeline rows/s':>16} "
-          f"{'train rows/s':>13} {'ratio':>7}")
+    print(f"{'row':22} {'model':9} {'dim':>4} {'batch×n_critic':>14} {'decoding rows/s':>16} "
+          f"{'in memory rows/s':>17} {'train rows/s':>13} {'ratio':>7}")
     with tempfile.TemporaryDirectory() as scratch:
         for row in FLAGS.rows:
             flagfile, kind = ROWS[row]
             config = config_from_flagfile(CONFIGS / flagfile, logdir=scratch).resolved()
-            delivered, shape = pipeline_rows_per_second(config, Path(scratch), kind)
+            by_name, shape = pipelines(config, Path(scratch), kind)
+            delivered = {name: rows_per_second(config, batches)
+                         for name, batches in by_name.items()}
             consumed = train_rows_per_second(config, kind, shape)
+            decoding = f"{delivered['every epoch']:.0f}" if "every epoch" in delivered else "-"
             print(f"{row:22} {config.model:9} {config.dim:>4} "
-                  f"{f'{config.batch_size}×{config.n_critic}':>14} {delivered:>16.0f} "
-                  f"{consumed:>13.1f} {delivered / consumed:>6.0f}×", flush=True)
+                  f"{f'{config.batch_size}×{config.n_critic}':>14} {decoding:>16} "
+                  f"{delivered['in memory']:>17.0f} {consumed:>13.1f} "
+                  f"{min(delivered.values()) / consumed:>6.0f}×", flush=True)
 
 
 if __name__ == "__main__":

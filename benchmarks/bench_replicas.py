@@ -53,10 +53,10 @@ def global_batches():
 
 
 def steps_per_second(strategy) -> float:
-    from ttur_tf.distribute import replica_batches
+    from ttur_tf.distribute import replica_batches, rows_of
 
     gan = build(strategy)
-    data = replica_batches(strategy, global_batches, FLAGS.batch_size)
+    data = replica_batches(strategy, rows_of(global_batches), FLAGS.batch_size)
     gan.fit(data, epochs=1, steps_per_epoch=FLAGS.warmup, verbose=0)
     start = time.perf_counter()
     gan.fit(data, epochs=1, steps_per_epoch=FLAGS.steps, verbose=0)

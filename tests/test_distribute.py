@@ -28,7 +28,7 @@ from conftest import ROOT, TWO_DEVICES
 from test_language import language_config, tiny_corpus  # noqa: F401 (fixture)
 from test_training import network_state
 from ttur_tf.distribute import (
-    global_mean, is_chief, make_strategy, replica_batches, scratch_folder,
+    global_mean, is_chief, make_strategy, replica_batches, rows_of, scratch_folder,
 )
 from ttur_tf.gan import stack_critic_batches
 from ttur_tf.training import TrainConfig, build_gan, train
@@ -74,8 +74,8 @@ def trained(strategy, model, loss, n_critic, sync_batch_norm=True, steps=2,
 
     if not steps:
         return gan, {}
-    history = gan.fit(replica_batches(strategy, stream, GLOBAL_BATCH), steps_per_epoch=steps,
-                      epochs=1, verbose=0).history
+    history = gan.fit(replica_batches(strategy, rows_of(stream), GLOBAL_BATCH),
+                      steps_per_epoch=steps, epochs=1, verbose=0).history
     return gan, history
 
 
@@ -209,7 +209,7 @@ def test_each_replica_draws_its_rows_of_the_one_device_noise_and_means_are_globa
 def test_a_global_batch_that_the_replicas_cannot_share_is_refused():
     with pytest.raises(ValueError, match=r"batch_size \(7\) must be a multiple of the number "
                                          r"of replicas \(2\)"):
-        replica_batches(two_replicas(), lambda: None, 7)
+        replica_batches(two_replicas(), lambda rows: None, 7)
 
 
 @pytest.mark.heavy

@@ -6,7 +6,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from conftest import random_images, write_png_folder
-from ttur_tf.data.images import load_image_data, training_batches, uint8_images
+from ttur_tf.data.images import decoded_in_memory, load_image_data, training_batches, uint8_images
 
 
 def first_batches(data, count, batch_size=4, seed=0, start_image=0):
@@ -88,3 +88,14 @@ def test_a_tfds_dataset_that_is_not_prepared_says_what_to_do(tmp_path, monkeypat
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
     with pytest.raises(ValueError, match="TFDS_DATA_DIR"):
         load_image_data("tfds:this_dataset_does_not_exist", image_size=32)
+
+
+def test_images_decoded_in_memory_give_the_same_batches_and_too_many_are_not_kept(tmp_path):
+    folder = write_png_folder(tmp_path / "pngs", random_images(10, 12, 12, seed=4))
+    data = load_image_data(str(folder), image_size=8)
+    cached = decoded_in_memory(data)
+    assert cached.in_memory and not data.in_memory
+    for expected, actual in zip(first_batches(data, 6, start_image=3),
+                                first_batches(cached, 6, start_image=3)):
+        np.testing.assert_array_equal(actual, expected)
+    assert decoded_in_memory(data, budget_bytes=10 * 8 * 8 * 3 - 1) is data

@@ -1,6 +1,8 @@
 """Every training and evaluation input pipeline is tf.data ops from file to batch: no Python
 callback (``from_generator``, ``py_function``, ``numpy_function``) anywhere in its graph."""
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
@@ -43,13 +45,43 @@ def test_each_replica_reads_its_share_without_python():
     lines = np.arange(40, dtype=np.int32).reshape(20, 2)
     seen = []
 
-    def global_batches():
-        dataset = stack_critic_batches(text_data.training_batches(lines, 4, seed=0), 1)
+    def batches_of_rows(rows):
+        dataset = stack_critic_batches(text_data.training_batches(lines, 4, 0, rows=rows), 1)
         seen.append(python_ops_in(dataset))
         return dataset
 
-    distributed = replica_batches(strategy, global_batches, 4)
+    distributed = replica_batches(strategy, batches_of_rows, 4)
     element = next(iter(distributed))
     assert seen == [set()]
     shares = [tensor.numpy() for tensor in strategy.experimental_local_results(element)]
     assert [share.shape for share in shares] == [(2, 1, 2), (2, 1, 2)]
+
+
+def test_a_workers_rows_are_those_rows_of_the_whole_batches_and_only_they_are_decoded(tmp_path):
+    images = random_images(24, 8, 8, seed=2)
+    npz = tmp_path / "images.npz"
+    np.savez(npz, images=images)
+    data = image_data.load_image_data(str(npz))
+    decoded = tf.Variable(0, dtype=tf.int64)
+
+    def counting_decode(element):
+        decoded.assign_add(1)
+        return data.decode(element)
+
+    def read(rows):
+        decoded.assign(0)
+        counted = dataclasses.replace(data, decode=counting_decode)
+        batches = image_data.training_batches(counted, 6, seed=1, start_image=9, rows=rows)
+        return [batch.numpy() for batch in batches.take(20)], int(decoded.numpy())
+
+    whole, decoded_for_all = read(None)
+    mine, decoded_for_mine = read(slice(2, 4))
+    for full, share in zip(whole, mine):
+        np.testing.assert_array_equal(share, full[2:4])
+    assert decoded_for_mine < decoded_for_all / 2  # 2 rows of 6 (and what prefetching ran ahead)
+    lines = np.random.default_rng(0).integers(0, 20, (30, 4)).astype(np.int32)
+    whole = list(text_data.training_batches(lines, 6, seed=1, start_batch=3).take(7))
+    mine = list(text_data.training_batches(lines, 6, seed=1, start_batch=3,
+                                           rows=slice(3, 6)).take(7))
+    for full, share in zip(whole, mine):
+        np.testing.assert_array_equal(share.numpy(), full.numpy()[3:6])

@@ -6,7 +6,8 @@ replicas compute what one device computes with the same global batch B:
 
 * Data: every step's element is (B, n_critic, ...): one global batch for each critic update.
   ``replica_batches`` gives each replica its B/R consecutive rows of *every* critic batch (worker
-  w of W takes rows w·B/W …, then its local replicas split those in order).
+  w of W takes rows w·B/W …, then its local replicas split those in order); each worker's
+  pipeline reads and decodes only its own rows.
 * Randomness: noise and interpolation weights are drawn for the whole global batch from a
   stateless generator keyed by (seed, step, draw), and each replica takes its own rows
   (``replica_rows``): different on each replica, the same numbers as on one device, and a resumed
@@ -38,6 +39,7 @@ __all__ = [
     "make_strategy",
     "replica_batches",
     "replica_rows",
+    "rows_of",
     "scratch_folder",
 ]
 
@@ -145,16 +147,25 @@ def replica_rows(draw: Callable[[tf.Tensor], tf.Tensor], local_batch) -> tf.Tens
     return every_row[start:start + local_batch]
 
 
-def replica_batches(strategy, global_batches: Callable[[], tf.data.Dataset], global_batch: int):
+def rows_of(global_batches: Callable[[], tf.data.Dataset]) -> Callable[[slice], tf.data.Dataset]:
+    """For ``replica_batches``: the rows of a stream that only comes whole (every row is read,
+    then the other rows are dropped)."""
+    return lambda rows: global_batches().map(lambda element: element[rows])
+
+
+def replica_batches(strategy, batches_of_rows: Callable[[slice], tf.data.Dataset],
+                    global_batch: int):
     """The training data of ``strategy``'s replicas.
 
     Args:
         strategy: the run's strategy.
-        global_batches: makes the stream of global elements (global_batch, n_critic, ...).
-        global_batch: B, the rows of each element.
+        batches_of_rows: maps the rows of each global element that an input pipeline keeps
+            (a ``slice`` of [0, B)) to the stream of those rows of every element,
+            (stop − start, n_critic, ...): each worker reads and decodes its own rows only.
+        global_batch: B, the rows of each global element.
 
     Returns:
-        The stream itself for one replica; otherwise a distributed dataset in which replica r (of
+        All rows' stream for one replica; otherwise a distributed dataset in which replica r (of
         R) receives rows [r·B/R, (r+1)·B/R) of every element.
 
     Raises:
@@ -162,7 +173,7 @@ def replica_batches(strategy, global_batches: Callable[[], tf.data.Dataset], glo
     """
     replicas = strategy.num_replicas_in_sync
     if replicas == 1:
-        return global_batches()
+        return batches_of_rows(slice(0, global_batch))
     if global_batch % replicas:
         raise ValueError(f"batch_size ({global_batch}) must be a multiple of the number of "
                          f"replicas ({replicas}): each replica takes an equal share")
@@ -172,13 +183,13 @@ def replica_batches(strategy, global_batches: Callable[[], tf.data.Dataset], glo
         local = context.num_replicas_in_sync // context.num_input_pipelines
         first = context.input_pipeline_id * local * per_replica
 
-        def split(element):
-            mine = element[first:first + local * per_replica]
+        def split(mine):
             return tf.data.Dataset.from_tensor_slices(
                 tf.reshape(mine, tf.concat([[local, per_replica], tf.shape(mine)[1:]], 0)))
 
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-        return global_batches().flat_map(split).with_options(options)
+        mine = batches_of_rows(slice(first, first + local * per_replica))
+        return mine.flat_map(split).with_options(options)
 
     return strategy.distribute_datasets_from_function(pipeline)

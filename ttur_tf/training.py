@@ -233,7 +233,7 @@ class _Task:
     """What differs between image and language training; the loop around it is shared."""
 
     gan: GAN
-    batches: Callable[[int], tf.data.Dataset]  # start step → single training batches
+    batches: Callable[[int, slice], tf.data.Dataset]  # (start step, rows kept) → batches
     callbacks: list  # sample writers and the JSD evaluator (run by the chief only)
     tracked: dict  # their checkpointed variables
     explain_data_error: Callable[[Exception], Exception | None]  # a user error naming the input
@@ -247,11 +247,13 @@ def _image_task(config: TrainConfig, logdir: Path, writer, features, chief: bool
     of the samples' features); only the chief needs the reference statistics."""
     data = image_data.load_image_data(config.dataset, config.image_size)
     gan = build_gan(config, image_size=data.image_size)
+    training_data = image_data.decoded_in_memory(data)
     fixed_noise = gan.numpy_noise(np.random.default_rng([config.seed, 1]), _SAMPLE_GRID_SIZE)
     task = _Task(
         gan,
-        lambda start_step: image_data.training_batches(
-            data, config.batch_size, config.seed, start_step * config.n_critic * config.batch_size),
+        lambda start_step, rows: image_data.training_batches(
+            training_data, config.batch_size, config.seed,
+            start_step * config.n_critic * config.batch_size, rows),
         [callbacks_lib.SampleGridWriter(writer, config.sample_every, logdir / "samples",
                                         fixed_noise)],
         {},
@@ -290,8 +292,8 @@ def _language_task(config: TrainConfig, logdir: Path, writer, resuming: bool,
     gan = build_gan(config, vocab_size=vocab_size)
     task = _Task(
         gan,
-        lambda start_step: text_data.training_batches(
-            data.lines, config.batch_size, config.seed, start_step * config.n_critic,
+        lambda start_step, rows: text_data.training_batches(
+            data.lines, config.batch_size, config.seed, start_step * config.n_critic, rows,
         ).map(lambda ids: tf.one_hot(ids, vocab_size)),
         [],
         {},
@@ -451,7 +453,7 @@ def _train(config: TrainConfig, strategy, chief: bool, stop_requests: StopReques
         ]
         data = replica_batches(
             strategy,
-            lambda: stack_critic_batches(task.batches(start_step), config.n_critic),
+            lambda rows: stack_critic_batches(task.batches(start_step, rows), config.n_critic),
             config.batch_size,
         )
         try:

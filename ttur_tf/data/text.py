@@ -348,7 +348,7 @@ def load_text_data(
 
 
 def training_batches(
-    lines: np.ndarray, batch_size: int, seed: int, start_batch: int = 0
+    lines: np.ndarray, batch_size: int, seed: int, start_batch: int = 0, rows: slice | None = None
 ) -> tf.data.Dataset:
     """Endless batches of character ids, int32 (batch_size, seq_len), made by tf.data ops alone.
 
@@ -359,6 +359,7 @@ def training_batches(
             indices keyed by (seed, e): the order is a function of (seed, epoch) alone.
         start_batch: batches a resumed run already consumed; the stream continues from there
             without drawing the earlier batches (only the first epoch's order is recomputed).
+        rows: only these rows of each batch (one worker's share). None: every row.
     """
     num_lines, seq_len = lines.shape
     if batch_size < 1:
@@ -370,16 +371,18 @@ def training_batches(
             "data or a smaller --batch_size"
         )
     first_epoch, offset = divmod(int(start_batch), per_epoch)
+    rows = rows or slice(0, batch_size)
+    kept = len(range(batch_size)[rows])
     table = tf.convert_to_tensor(lines, tf.int32)  # held once; batches gather their rows
 
     def epoch_batches(epoch: tf.Tensor) -> tf.data.Dataset:
         key = tf.stack([tf.constant(seed, tf.int64), epoch])
         order = tf.random.experimental.stateless_shuffle(tf.range(num_lines, dtype=tf.int64), key)
-        rows = tf.reshape(order[:per_epoch * batch_size], [per_epoch, batch_size])
-        return tf.data.Dataset.from_tensor_slices(rows)
+        batches = tf.reshape(order[:per_epoch * batch_size], [per_epoch, batch_size])
+        return tf.data.Dataset.from_tensor_slices(batches[:, rows])
 
     epochs = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
     indices = epochs.flat_map(epoch_batches).skip(offset)
-    batches = indices.map(lambda rows: tf.ensure_shape(tf.gather(table, rows),
-                                                       [batch_size, seq_len]))
+    batches = indices.map(lambda line_indices: tf.ensure_shape(tf.gather(table, line_indices),
+                                                               [kept, seq_len]))
     return batches.prefetch(tf.data.AUTOTUNE)
