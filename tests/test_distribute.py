@@ -164,6 +164,7 @@ def test_two_replicas_follow_the_extrapolating_rules_as_one_device_does(update_r
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # in CI: the optimistic rule on two replicas above, and resumes on one
 def test_an_optimistic_checkpoint_resumes_on_two_replicas_as_on_one_device(tmp_path):
     first, _ = trained(tf.distribute.get_strategy(), "dcgan", "dcgan", 1, steps=2,
                        update_rule="optimistic")

@@ -240,7 +240,12 @@ def test_a_run_logs_every_asked_metric_and_its_best_from_the_same_samples(tmp_pa
 
 
 def test_resuming_with_other_metrics_is_refused_with_the_difference(tmp_path, image_npz):
-    train(tiny_config(tmp_path / "run", image_npz, steps=2))
+    # What a run leaves that the check reads: its config.json beside a checkpoint (the check
+    # comes before any checkpoint is read, so the checkpoint's content does not matter here).
+    first = tiny_config(tmp_path / "run", image_npz, steps=2).resolved()
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "ckpt-2.index").write_bytes(b"")
+    (tmp_path / "run" / "config.json").write_text(first.to_json())
     with pytest.raises(Exception, match=r"metrics 'fid' \(now 'fid,kid'\)"):
         train(tiny_config(tmp_path / "run", image_npz, steps=4, metrics="fid,kid", fid_every=2))
 
