@@ -65,7 +65,8 @@ def write_image_folder(folder: Path, kind: str) -> Path:
         image = tf.image.resize(coarse, [height, width], "bilinear")
         image = tf.cast(tf.clip_by_value(image + rng.normal(0, 8, (height, width, 3)), 0, 255),
                         tf.uint8)
-        encoded = tf.io.encode_jpeg(image, quality=90) if extension == "jpg" else tf.io.encode_png(image)
+        encoded = (tf.io.encode_jpeg(image, quality=90) if extension == "jpg"
+                   else tf.io.encode_png(image))
         tf.io.write_file(str(folder / f"{index:05d}.{extension}"), encoded)
     return folder
 

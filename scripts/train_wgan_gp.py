@@ -2,7 +2,7 @@
 
     python scripts/train_wgan_gp.py --flagfile=configs/wgan_gp_cifar10_ttur.flags
     python scripts/train_wgan_gp.py --flagfile=configs/lang_1b_ttur.flags
-    python scripts/train_wgan_gp.py --flagfile=configs/quickstart.flags   # no download, ~3 min
+    python scripts/train_wgan_gp.py --flagfile=configs/quickstart.flags   # no download, ~3.5 min
 
 Defaults are the TTUR setting of bioinf-jku/TTUR WGAN_GP/gan_64x64_FID.py (ResNet, wgan-gp,
 D lr 3e-4, G lr 1e-4, Adam betas (0, 0.9), n_critic 1, batch 64, FID every 1000 steps on 50,000

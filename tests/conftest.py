@@ -57,8 +57,8 @@ def no_default_graph_lookup(monkeypatch, tmp_path):
     monkeypatch.delenv("TTUR_INCEPTION_DIR", raising=False)
     monkeypatch.setenv("TTUR_INCEPTION_URL", (tmp_path / "no_download_in_tests.tgz").as_uri())
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    # tfds.testing.mock_data leaves datasets "not prepared": no server is asked (test_tfds_offline.py
-    # checks the probe itself).
+    # tfds.testing.mock_data leaves datasets "not prepared": no server is asked
+    # (test_tfds_offline.py checks the probe itself).
     monkeypatch.setenv("TTUR_SKIP_DOWNLOAD_PROBE", "1")
 
 

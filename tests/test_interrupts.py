@@ -32,7 +32,8 @@ def checkpoint_tensors(logdir):
     saves."""
     reader = tf.train.load_checkpoint(str(Path(logdir) / "checkpoints"))
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
-            if not name.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "elapsed_seconds", "save_counter"))}
+            if not name.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "elapsed_seconds",
+                                    "save_counter"))}
 
 
 def assert_same_tensors(actual, expected):

@@ -93,12 +93,16 @@ class _Evaluation(keras.callbacks.Callback):
             if self.stop_requests.pending is not None:
                 self.stop_requests.pending.add(self.name, step)
             logging.info("the %s of step %d was abandoned; the resumed run does it again",
-                            self.name, step)
+                         self.name, step)
             raise
 
     def _due_again(self, step: int) -> bool:
         pending = self.stop_requests.pending if self.stop_requests is not None else None
         return pending is not None and pending.due(self.name, step)
+
+    def on_train_begin(self, logs=None):
+        if self._due_again(_step(self.model)):
+            self.evaluate(_step(self.model))
 
     def on_train_batch_end(self, batch, logs=None):
         step = _step(self.model)
@@ -226,8 +230,8 @@ class ImageMetricsEvaluator(_Evaluation):
     order of ``OTHER_SCORES``). Lower is better for fid and kid, higher for the others.
     Evaluation noise comes from NumPy seeded with (seed, step): it never advances the training
     noise, and an evaluation abandoned on a signal (``stop_requests``) gives the same scores
-    when the resumed run does it again. The samples are split over the replicas and workers of ``strategy``; every worker
-    must run the evaluator (the features' moments are merged between workers), but only one
+    when the resumed run does it again. The samples are split over the replicas and workers of
+    ``strategy``; every worker must run the evaluator (the features' moments are merged between workers), but only one
     with the ``reference`` (the chief) computes, logs and keeps the scores.
     """
 
@@ -334,11 +338,6 @@ class ImageMetricsEvaluator(_Evaluation):
             tf.summary.scalar(name, optimizer.learning_rate)
         if p_value is not None:
             tf.summary.scalar("lr_test_p_value", p_value)
-
-    def on_train_begin(self, logs=None):
-        if self._due_again(_step(self.model)):
-            self.evaluate(_step(self.model))
-
 
 class JSDEvaluator(_Evaluation):
     """Before the first step and every ``every`` steps: ``js1``…``jsN`` of generated text.

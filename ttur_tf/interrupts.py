@@ -52,8 +52,10 @@ def exit_code(signum: int) -> int:
     return 128 + int(signum)
 
 
-class Interrupted(Exception):
-    """The run was asked to stop by a signal.
+class Interrupted(BaseException):
+    """The run was asked to stop by a signal. Like ``KeyboardInterrupt`` it is not an
+    ``Exception``: code that handles errors with ``except Exception`` (a checkpoint that does not
+    read, say) must not mistake a signal for one of them.
 
     Attributes:
         signum: the signal's number.

@@ -38,11 +38,11 @@ from ttur_tf.files import check_writable_folder, remove_stale_temporaries, write
 from ttur_tf.fid import InceptionFeatures, compute_statistics, load_statistics
 from ttur_tf.gan import GAN, stack_critic_batches
 from ttur_tf.interrupts import Interrupted, PendingEvaluations, StopRequests
-from ttur_tf.run_lock import LOCK_FILE, RunLock
 from ttur_tf.metrics.image_metrics import collect_features, parse_metrics
 from ttur_tf.metrics.kid_schedule import KidAdaptiveSchedule
 from ttur_tf.metrics.ngram import NgramLanguageModel
 from ttur_tf.models import dcgan, language, wgan_gp_resnet
+from ttur_tf.run_lock import LOCK_FILE, RunLock
 
 __all__ = ["TrainConfig", "TrainResult", "build_gan", "train"]
 
@@ -463,6 +463,8 @@ def _train(config: TrainConfig, strategy, chief: bool, stop_requests: StopReques
             interrupted.step = int(gan.step.numpy())
             if interrupted.step > start_step:
                 saver.save_unless_saved()
+            elif restored is None:  # stopped before the first step of a new run
+                interrupted.step = None
             with callbacks_lib.writing_events():
                 writer.flush()
             raise
