@@ -148,7 +148,10 @@ def test_two_replicas_compute_what_one_device_computes_with_the_same_global_batc
 # remembers the whole batch's gradients (the sum of the replicas' shares). Three steps, so that
 # both players' updates use a remembered gradient (the generator skips its first update).
 @pytest.mark.slow
-@pytest.mark.parametrize("update_rule", ["extragradient", "optimistic"])
+@pytest.mark.parametrize("update_rule", [
+    pytest.param("extragradient", marks=pytest.mark.heavy),  # CI: optimistic's all-reduce
+    "optimistic",
+])
 def test_two_replicas_follow_the_extrapolating_rules_as_one_device_does(update_rule):
     one, one_history = trained(tf.distribute.get_strategy(), "dcgan", "dcgan", 1, steps=3,
                                update_rule=update_rule)

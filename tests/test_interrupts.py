@@ -169,12 +169,13 @@ def stop_at_a_random_step(command, logdir, signum):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # CI: the same handling with real signals in this process (above)
 def test_ctrl_c_stops_a_training_process_with_a_checkpoint_and_one_line(tmp_path, tiny_corpus):
     stop_at_a_random_step(training_command(tiny_corpus, tmp_path, 100), tmp_path, signal.SIGINT)
 
 
 @pytest.mark.slow
-@pytest.mark.heavy  # the same stop in CI above; exactness in process in CI, with SIGTERM
+@pytest.mark.heavy  # CI: exactness in this process, with a real SIGTERM (above)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_training_process_stopped_by_a_signal_resumes_exactly(tmp_path, tiny_corpus, signum):
     steps = 100
