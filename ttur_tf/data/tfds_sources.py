@@ -115,17 +115,18 @@ def check_download_servers(name: str, builder, seconds: float = DOWNLOAD_PROBE_S
             )
 
 
-def _check_servers_unless_prepared(name: str) -> None:
-    """``check_download_servers`` for a dataset that tfds would download now. A dataset tfds
-    does not know is left to the load or prepare call, whose error names it."""
+def _builder_checked_for_download(name: str):
+    """The tfds builder of ``name`` (None if tfds does not know it: the load or prepare call
+    then reports that), after ``check_download_servers`` if tfds would download it now."""
     import tensorflow_datasets as tfds  # imported only when a tfds source is used
 
     try:
         builder = tfds.builder(name, data_dir=tfds_data_dir())
     except Exception:  # unknown dataset (tfds raises several types): reported by the caller
-        return
+        return None
     if not builder.is_prepared():
         check_download_servers(name, builder)
+    return builder
 
 
 def prepare_tfds(name: str):
@@ -137,9 +138,9 @@ def prepare_tfds(name: str):
     """
     import tensorflow_datasets as tfds  # imported only when a tfds source is used
 
-    _check_servers_unless_prepared(name)
+    builder = _builder_checked_for_download(name)
     try:
-        builder = tfds.builder(name, data_dir=tfds_data_dir())
+        builder = builder or tfds.builder(name, data_dir=tfds_data_dir())
         builder.download_and_prepare()
     except Exception as error:  # tfds raises many types (DatasetNotFoundError, network errors…)
         raise ValueError(
@@ -163,7 +164,7 @@ def load_tfds(name: str, split: str, feature: str, **load_kwargs):
     import tensorflow_datasets as tfds  # imported only when a tfds source is used
 
     data_dir = tfds_data_dir()
-    _check_servers_unless_prepared(name)
+    _builder_checked_for_download(name)
     try:
         dataset, info = tfds.load(
             name, split=split, shuffle_files=False, with_info=True, data_dir=data_dir,
