@@ -107,22 +107,25 @@ def test_an_unfinished_tensorflow_checkpoint_is_cleared(tmp_path):
 # --- whole runs ---------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_a_run_whose_newest_checkpoint_is_damaged_resumes_from_the_previous_exactly(
+def test_a_run_whose_newest_checkpoints_are_damaged_resumes_from_the_last_good_one_exactly(
         tmp_path, tiny_corpus, caplog):  # noqa: F811 (fixture)
     # WGAN-GP with two critic updates a step: the noise and the gradient penalty's interpolation
     # weights, and the data order, continue exactly.
     caplog.set_level(logging.INFO)
-    settings = dict(jsd_every=0, n_critic=2)
-    train(language_config(tmp_path / "a", tiny_corpus, steps=6, **settings))
-    train(language_config(tmp_path / "b", tiny_corpus, steps=4, **settings))  # checkpoints 2, 4
-    truncate(next((tmp_path / "b" / "checkpoints").glob("ckpt-4.data-*")))
-    (tmp_path / "b" / "checkpoints" / "checkpoint").unlink()
+    settings = dict(jsd_every=0, n_critic=2, steps=6)
+    run = tmp_path / "run"
+    train(language_config(run, tiny_corpus, **settings))  # checkpoints 2, 4, 6
+    uninterrupted = network_state(run, None)
+    for step in (4, 6):
+        truncate(next((run / "checkpoints").glob(f"ckpt-{step}.data-*")))
+    (run / "checkpoints" / "checkpoint").unlink()
     caplog.clear()
-    assert train(language_config(tmp_path / "b", tiny_corpus, steps=6, **settings)).step == 6
-    assert "ckpt-4 is damaged" in caplog.text and "ckpt-2 at step 2" in caplog.text
-    expected, resumed = network_state(tmp_path / "a", None), network_state(tmp_path / "b", None)
-    for name in expected:
-        np.testing.assert_allclose(resumed[name], expected[name], rtol=1e-5, atol=1e-6,
+    assert train(language_config(run, tiny_corpus, **settings)).step == 6
+    assert "ckpt-6 is damaged" in caplog.text and "ckpt-4 is damaged" in caplog.text
+    assert "ckpt-2 at step 2" in caplog.text
+    resumed = network_state(run, None)
+    for name in uninterrupted:
+        np.testing.assert_allclose(resumed[name], uninterrupted[name], rtol=1e-5, atol=1e-6,
                                    err_msg=name)
 
 

@@ -168,7 +168,7 @@ def test_a_full_disk_during_training_is_one_line_and_leaves_no_partial_checkpoin
 def test_a_full_disk_under_the_tensorboard_events_is_one_line(tmp_path):
     disk = tmp_path / "disk"
     status, stderr, _ = on_tiny_disk(disk, quickstart(disk / "run", "--steps=600", "--log_every=1",
-                                                      "--checkpoint_every=100000"), disk, size="40k")
+                                                      "--checkpoint_every=100000"), disk, size="24k")
     assert status == 1, stderr
     assert stderr.strip().splitlines()[-1].startswith(
         f"error: cannot write the TensorBoard events ({disk}/run/events.out.tfevents.")

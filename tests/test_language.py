@@ -98,10 +98,10 @@ def test_a_run_logs_losses_and_js_and_writes_the_samples_as_text(tmp_path, tiny_
 
 
 @pytest.mark.slow
-def test_a_few_hundred_steps_lower_js1(tmp_path, tiny_corpus):
-    config = language_config(tmp_path / "run", tiny_corpus, steps=300, jsd_every=300,
-                             jsd_ngrams=1, d_lr=1e-3, g_lr=3e-4, log_every=100,
-                             checkpoint_every=300)
+def test_a_hundred_and_fifty_steps_halve_js1(tmp_path, tiny_corpus):
+    config = language_config(tmp_path / "run", tiny_corpus, steps=150, jsd_every=150,
+                             jsd_ngrams=1, d_lr=1e-3, g_lr=3e-4, log_every=50,
+                             checkpoint_every=150)
     train(config)
     js1 = {}
     for path in Path(config.logdir).glob("events.out.tfevents.*"):
@@ -109,7 +109,7 @@ def test_a_few_hundred_steps_lower_js1(tmp_path, tiny_corpus):
             for value in event.summary.value:
                 if value.tag == "js1":
                     js1[event.step] = tf.make_ndarray(value.tensor).item()
-    assert js1[300] < 0.5 * js1[0], js1
+    assert js1[150] < 0.5 * js1[0], js1
 
 
 @pytest.mark.slow

@@ -147,7 +147,8 @@ def test_a_run_checkpoints_the_optimistic_state(tmp_path):
     from test_training import image_npz_path, tiny_config
     from ttur_tf.training import train as train_run
 
-    config = tiny_config(tmp_path / "run", image_npz_path(tmp_path), steps=2, update_rule="optimistic")
+    config = tiny_config(tmp_path / "run", image_npz_path(tmp_path), steps=2, model="dcgan",
+                         update_rule="optimistic")
     train_run(config)
     names = tf.train.load_checkpoint(str(tmp_path / "run" / "checkpoints")).get_variable_to_shape_map()
     assert any(name.startswith("previous_g_gradient_0") for name in names)
