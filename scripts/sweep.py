@@ -30,14 +30,6 @@ from ttur_tf.sweep.event_scalars import read_scalars
 SCRIPTS = Path(__file__).resolve().parent
 
 
-def default_trainer(flagfile: Path) -> Path:
-    """train_dcgan.py for a flagfile that sets --model=dcgan (its defaults are the DCGAN's),
-    train_wgan_gp.py otherwise."""
-    lines = [line.strip() for line in flagfile.read_text().splitlines()]
-    dcgan = any(line.replace(" ", "") == "--model=dcgan" for line in lines)
-    return SCRIPTS / ("train_dcgan.py" if dcgan else "train_wgan_gp.py")
-
-
 def flagfiles_as_settings(argv: list[str]) -> list[str]:
     """``argv`` with each ``--flagfile=F`` (or ``--flagfile F``) turned into ``--setting=F``:
     this script's flagfiles name the settings to compare."""
@@ -113,14 +105,13 @@ def main(argv, flag_values: flags.FlagValues) -> None:
     cli.reject_extra_arguments(argv)
     fv = flag_values
     out_dir = Path(fv.out_dir)
-    interrupted = ("the runs under way stopped at a step boundary with a checkpoint; rerun the "
-                   "same command to continue")
-    with cli.user_errors_exit(interrupted):
+    with cli.user_errors_exit(runs_lib.INTERRUPTED_OUTCOME):
         settings = runs_lib.setting_names(fv.setting)
         seeds = runs_lib.parse_seeds(fv.seeds)
         if fv.trainer and not Path(fv.trainer).is_file():
             raise FileNotFoundError(f"--trainer={fv.trainer} does not exist")
-        trainers = {setting: Path(fv.trainer) if fv.trainer else default_trainer(flagfile)
+        trainers = {setting: Path(fv.trainer) if fv.trainer
+                    else runs_lib.default_trainer(flagfile, SCRIPTS)
                     for setting, flagfile in settings.items()}
         check_writable_folder(out_dir)
         with RunLock(out_dir / LOCK_FILE, f"the sweep folder {out_dir}",

@@ -1,8 +1,10 @@
 """The gates of the `paper` tier: they must skip for the right reason, never run on a stand-in."""
 
+import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "paper"))
@@ -29,9 +31,22 @@ def test_the_stand_in_graph_is_not_taken_for_the_real_one(environment, standin_g
     assert path is None and "not the original 2015 Inception graph" in reason
 
 
-def test_training_runs_need_consent_and_published_statistics_their_folder(environment, tmp_path):
-    with pytest.raises(pytest.skip.Exception, match="TTUR_PAPER_TRAIN=1"):
-        paper_gates.require_training_consent()
+def test_training_results_come_from_a_reproduction_in_the_papers_setting(environment, tmp_path):
+    with pytest.raises(pytest.skip.Exception, match="run scripts/reproduce_table1.py and set "
+                                                    "TTUR_PAPER_RESULTS"):
+        paper_gates.table1_runs("wgan_gp_cifar10", "ttur")
+    run = dict(row="wgan_gp_cifar10", setting="ttur", seed=0, status="finished",
+               overrides=["--steps=4"])
+    (tmp_path / "results.json").write_text(json.dumps({"runs": [run]}))
+    environment["TTUR_PAPER_RESULTS"] = str(tmp_path / "results.json")
+    with pytest.raises(pytest.skip.Exception, match="no finished run of wgan_gp_cifar10 \\(ttur\\) "
+                                                    "in the paper's setting"):
+        paper_gates.table1_runs("wgan_gp_cifar10", "ttur")
+    (tmp_path / "results.json").write_text(json.dumps({"runs": [dict(run, overrides=[])]}))
+    assert paper_gates.table1_runs("wgan_gp_cifar10", "ttur") == [dict(run, overrides=[])]
+
+
+def test_published_statistics_are_looked_for_in_their_folder(environment, tmp_path):
     with pytest.raises(pytest.skip.Exception, match="TTUR_PAPER_STATS_DIR"):
         paper_gates.published_statistics("fid_stats_cifar10_train.npz")
     (tmp_path / "fid_stats_cifar10_train.npz").write_bytes(b"")
@@ -43,3 +58,25 @@ def test_an_unprepared_tfds_dataset_skips(environment, tmp_path):
     environment["TFDS_DATA_DIR"] = str(tmp_path)
     with pytest.raises(pytest.skip.Exception, match="cifar10/train is not prepared"):
         paper_gates.require_tfds("cifar10")
+
+
+@pytest.mark.heavy
+@pytest.mark.slow
+def test_the_full_size_costs_only_graph_has_the_2015_interface_and_is_not_taken_for_it(
+        environment, tmp_path):
+    from ttur_tf.fid import InceptionFeatures
+    from ttur_tf.fid.fullsize import write_fullsize_graph
+    from ttur_tf.fid.inception import read_graph_def
+
+    path = write_fullsize_graph(tmp_path)
+    nodes = {node.name: node for node in read_graph_def(path).node}
+    assert len(nodes) > 1000  # Inception-v3's layers, frozen (the real graph: about 1,000)
+    for name in ("DecodeJpeg/contents", "ExpandDims", "ResizeBilinear", "pool_3",
+                 "pool_3/_reshape", "softmax/logits/MatMul", "softmax/weights", "softmax/biases"):
+        assert name in nodes, name
+    images = np.random.default_rng(0).integers(0, 256, (2, 40, 30, 3), dtype=np.uint8)
+    features = np.asarray(InceptionFeatures(path, download=False)(images))
+    assert features.shape == (2, 2048) and np.isfinite(features).all()
+    environment["TTUR_PAPER_INCEPTION"] = str(path)
+    found, reason = paper_gates._real_graph_path()
+    assert found is None and "costs-only graph (random weights)" in reason

@@ -17,6 +17,7 @@ import tensorflow as tf
 from conftest import ROOT, run_script_in_process, script_module
 from test_run_lock import hold_lock
 from ttur_tf.sweep import bands, runs
+from ttur_tf.sweep.runs import default_trainer
 from ttur_tf.sweep.event_scalars import Series, read_scalars
 
 
@@ -41,12 +42,13 @@ def test_the_scripts_flagfiles_name_settings_and_are_not_read_as_its_flags():
 
 
 def test_each_setting_is_trained_by_the_script_whose_defaults_its_model_needs(tmp_path):
-    default_trainer = script_module("sweep.py").default_trainer
+    scripts = ROOT / "scripts"
     (tmp_path / "dcgan.flags").write_text("# DCGAN\n--model=dcgan\n--d_lr=1e-4\n")
     (tmp_path / "language.flags").write_text("--model=language\n")
-    assert default_trainer(tmp_path / "dcgan.flags").name == "train_dcgan.py"
-    assert default_trainer(tmp_path / "language.flags").name == "train_wgan_gp.py"
-    assert default_trainer(ROOT / "configs" / "dcgan_cifar10_ttur.flags").name == "train_dcgan.py"
+    assert default_trainer(tmp_path / "dcgan.flags", scripts) == scripts / "train_dcgan.py"
+    assert default_trainer(tmp_path / "language.flags", scripts) == scripts / "train_wgan_gp.py"
+    assert default_trainer(ROOT / "configs" / "dcgan_cifar10_ttur.flags",
+                           scripts).name == "train_dcgan.py"
 
 
 def test_scalars_are_read_back_and_a_resumed_runs_rewritten_steps_replace_the_old_ones(tmp_path):

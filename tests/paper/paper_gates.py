@@ -8,7 +8,8 @@ what they need is missing:
 * tfds datasets prepared where ``$TFDS_DATA_DIR`` points (never downloaded by a test);
 * the original's published statistics in ``$TTUR_PAPER_STATS_DIR`` (``fid_stats_cifar10_train.npz``…)
   for the comparisons with them;
-* for training runs, a GPU and ``TTUR_PAPER_TRAIN=1`` (they take GPU-days).
+* for the Table 1 training results, the ``results.json`` of ``scripts/reproduce_table1.py``
+  (GPU-days of training) in ``$TTUR_PAPER_RESULTS``: the tests read it, they do not train.
 """
 
 import os
@@ -18,7 +19,7 @@ import pytest
 
 # Read at import, before the suite's autouse fixture hides the user's environment from lookups.
 _ENVIRONMENT = {name: os.environ.get(name, "") for name in (
-    "TTUR_PAPER_INCEPTION", "TTUR_INCEPTION_DIR", "TTUR_PAPER_STATS_DIR", "TTUR_PAPER_TRAIN",
+    "TTUR_PAPER_INCEPTION", "TTUR_INCEPTION_DIR", "TTUR_PAPER_STATS_DIR", "TTUR_PAPER_RESULTS",
     "TFDS_DATA_DIR", "XDG_CACHE_HOME")}
 _CHECKOUT = Path(__file__).resolve().parents[2]
 # The real graph has about a thousand nodes (Inception-v3 with its batch norms); the stand-in has
@@ -27,6 +28,7 @@ _REAL_GRAPH_MIN_NODES = 500
 
 
 def _real_graph_path() -> tuple[Path | None, str]:
+    from ttur_tf.fid.fullsize import COSTS_ONLY_MARKER
     from ttur_tf.fid.inception import locate_graph, read_graph_def
 
     cache = Path(_ENVIRONMENT["XDG_CACHE_HOME"] or Path.home() / ".cache") / "ttur_tf"
@@ -37,7 +39,10 @@ def _real_graph_path() -> tuple[Path | None, str]:
             path = locate_graph(candidate, download=False)
         except Exception:  # absent here; try the next place
             continue
-        if len(read_graph_def(path).node) >= _REAL_GRAPH_MIN_NODES:
+        nodes = read_graph_def(path).node
+        if any(node.name == COSTS_ONLY_MARKER for node in nodes):
+            return None, f"{path} is the costs-only graph (random weights), not the real one"
+        if len(nodes) >= _REAL_GRAPH_MIN_NODES:
             return path, ""
         return None, f"{path} is not the original 2015 Inception graph (a stand-in?)"
     return None, ("the real Inception graph (classify_image_graph_def.pb) is not installed: set "
@@ -81,11 +86,19 @@ def published_statistics(file_name: str) -> Path:
     return path
 
 
-def require_training_consent() -> None:
-    """Skips unless a GPU is present and TTUR_PAPER_TRAIN=1 asks for the GPU-days of training."""
-    import tensorflow as tf
+def table1_runs(row: str, setting: str) -> list[dict]:
+    """The finished runs of a Table 1 row and setting in ``$TTUR_PAPER_RESULTS`` (a
+    ``results.json`` of scripts/reproduce_table1.py) trained in the paper's setting (no
+    overrides), or a skip saying how to produce them."""
+    from ttur_tf.sweep.table1_results import read_results
 
-    if _ENVIRONMENT["TTUR_PAPER_TRAIN"] != "1":
-        pytest.skip("paper training runs take GPU-days: set TTUR_PAPER_TRAIN=1 to run them")
-    if not tf.config.list_physical_devices("GPU"):
-        pytest.skip("paper training runs need a GPU")
+    path = Path(_ENVIRONMENT["TTUR_PAPER_RESULTS"]) if _ENVIRONMENT["TTUR_PAPER_RESULTS"] else None
+    if path is None or not path.is_file():
+        pytest.skip("Table 1 training takes GPU-days: run scripts/reproduce_table1.py and set "
+                    "TTUR_PAPER_RESULTS to its results.json")
+    runs = [run for run in read_results(path) if run["row"] == row and run["setting"] == setting
+            and run["status"] == "finished" and not run["overrides"]]
+    if not runs:
+        pytest.skip(f"{path} has no finished run of {row} ({setting}) in the paper's setting: run "
+                    f"scripts/reproduce_table1.py --rows={row} without size overrides")
+    return runs

@@ -1,4 +1,5 @@
-"""Paper numbers, reproduced where the real graph, the data and (for training) a GPU are present.
+"""Paper numbers, checked where the real graph, the data and (for training) the results of
+scripts/reproduce_table1.py are present.
 
 Run with ``pytest -m paper``; each test skips with its reason otherwise (see paper_gates.py).
 Tolerances are stated next to each check. Paper values come from the flagfiles' first lines
@@ -6,28 +7,25 @@ Tolerances are stated next to each check. Paper values come from the flagfiles' 
 docs/paper_results.md lists them with what was measured.
 """
 
-import dataclasses
-import re
+import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from paper_gates import (  # noqa: F401 (fixtures)
     published_statistics,
     real_features,
     real_graph_path,
     require_tfds,
-    require_training_consent,
+    table1_runs,
 )
 
 from ttur_tf.fid import compute_statistics, frechet_distance, load_statistics
-from ttur_tf.training import train
-from ttur_tf.training_flags import config_from_flagfile
+from ttur_tf.sweep.table1 import SETTINGS, find_rows
 
 pytestmark = pytest.mark.paper
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-_PAPER_FID = re.compile(r"\(paper Table 1: FID ([0-9.]+)\)")
-_PAPER_JSD = re.compile(r"JSD([1-6]) ([0-9.]+)")
 
 # FID(CIFAR-10 train, CIFAR-10 test) with the original graph, as commonly reported for TF's
 # Inception (recalled, not measured here): the train/test gap of real data.
@@ -40,19 +38,6 @@ PUBLISHED_STATS_TOLERANCE = 0.05
 TRAINING_RELATIVE_TOLERANCE = 0.15
 # The best JSD (bits) of the run against the paper's best.
 TRAINING_JSD_TOLERANCE = 0.03
-
-
-def paper_fid(flagfile: Path) -> float | None:
-    """The FID in the flagfile's first line, ``(paper Table 1: FID X)``, if any."""
-    match = _PAPER_FID.search(flagfile.read_text().splitlines()[0])
-    return float(match.group(1)) if match else None
-
-
-def paper_jsd(flagfile: Path) -> dict[int, float] | None:
-    """The JSDs in the flagfile's first line, ``(paper: JSD4 X, JSD6 Y)``, if any: {n: value}."""
-    first_line = flagfile.read_text().splitlines()[0]
-    found = {int(n): float(value) for n, value in _PAPER_JSD.findall(first_line)}
-    return found or None
 
 
 @pytest.fixture(scope="module")
@@ -77,38 +62,20 @@ def test_cifar10_train_against_the_published_statistics(cifar10_train_statistics
     assert abs(fid) <= PUBLISHED_STATS_TOLERANCE
 
 
-_PUBLISHED_STATS_OF = {"cifar10": "fid_stats_cifar10_train.npz", "celeb_a": "fid_stats_celeba.npz",
-                       "svhn_cropped": "fid_stats_svhn_train.npz",
-                       "lsun/bedroom": "fid_stats_lsun_train.npz"}
-
-
-def require_text_corpus(dataset: str) -> None:
-    if dataset == "lm1b" or dataset.startswith("tfds:"):
-        require_tfds(dataset.removeprefix("tfds:").split("/")[0])
-    elif not Path(dataset).exists():
-        pytest.skip(f"the One Billion Word benchmark is not at {dataset} (pass it in the flagfile "
-                    "or set --dataset)")
-
-
-@pytest.mark.parametrize("flagfile", sorted(CONFIGS.glob("*_ttur.flags")), ids=lambda p: p.stem)
-def test_training_reaches_the_paper_value(flagfile, tmp_path, request):
-    expected_fid, expected_js = paper_fid(flagfile), paper_jsd(flagfile)
-    if expected_fid is None and expected_js is None:
-        pytest.skip(f"{flagfile.name} records no paper value in its first line "
-                    "(see docs/paper_results.md)")
-    config = config_from_flagfile(flagfile, logdir=tmp_path)
-    if config.model == "language":
-        require_text_corpus(config.dataset)
-        require_training_consent()
-        result = train(config)
-        best = dict(zip(range(1, len(result.best_js) + 1), result.best_js))
-        for n, value in expected_js.items():
-            assert best[n] == pytest.approx(value, abs=TRAINING_JSD_TOLERANCE), n
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("row", sorted(find_rows(CONFIGS)))
+def test_training_reached_the_paper_value(row, setting, request):
+    """Reads the runs of scripts/reproduce_table1.py (TTUR_PAPER_RESULTS); the mean over seeds of
+    each run's best value against the paper's (which reports one run)."""
+    expected = find_rows(CONFIGS)[row].paper[setting]
+    runs = table1_runs(row, setting)
+    if "fid" in expected:  # the FIDs must come from the real graph
+        real = hashlib.sha256(request.getfixturevalue("real_graph_path").read_bytes()).hexdigest()
+        assert {run["inception_sha256"] for run in runs} == {real}, \
+            "these runs computed FID with another graph than the real one"
+        mean_best = np.mean([run["best"]["fid"]["value"] for run in runs])
+        assert mean_best == pytest.approx(expected["fid"], rel=TRAINING_RELATIVE_TOLERANCE)
         return
-    real_graph_path = request.getfixturevalue("real_graph_path")  # images only: FID needs it
-    require_tfds(config.dataset, "train")
-    require_training_consent()
-    stats = published_statistics(_PUBLISHED_STATS_OF[config.dataset])
-    result = train(dataclasses.replace(config, inception_path=str(real_graph_path),
-                                       fid_stats=str(stats)))
-    assert result.best_fid == pytest.approx(expected_fid, rel=TRAINING_RELATIVE_TOLERANCE)
+    for metric, value in expected.items():
+        mean_best = np.mean([run["best"][metric]["value"] for run in runs])
+        assert mean_best == pytest.approx(value, abs=TRAINING_JSD_TOLERANCE), metric

@@ -53,6 +53,8 @@ INCEPTION_TGZ_SIZE = 88_931_400
 GRAPH_FILENAME = "classify_image_graph_def.pb"
 INPUT_TENSOR = "ExpandDims:0"
 OUTPUT_NODE = "pool_3"
+# Every batch the graph runs: any count and image size, RGB, float32 values 0..255.
+_IMAGES_SPEC = tf.TensorSpec([None, None, None, 3], tf.float32)
 FEATURE_DIM = 2048
 # The classifier's matrix product; its second input is the (2048, 1008) weight matrix, which the
 # Inception Score's reference code (openai/improved-gan) multiplies pool_3 with (no bias).
@@ -278,9 +280,9 @@ def _lower_legacy_batch_norm(graph_def: tf.compat.v1.GraphDef) -> tf.compat.v1.G
     return lowered
 
 
-def _import_pool3(graph_def: tf.compat.v1.GraphDef, path: Path):
-    """A concrete function (N, H, W, 3) float32 → (N, 1, 1, 2048) running the imported graph."""
-    subgraph = _lower_legacy_batch_norm(_pool3_subgraph(graph_def))
+def _import_pool3(subgraph: tf.compat.v1.GraphDef, path: Path):
+    """A concrete function (N, H, W, 3) float32 → (N, 1, 1, 2048) running ``subgraph`` (the
+    pool_3 subgraph, legacy ops lowered)."""
 
     def run_graph(images):
         (pool3,) = tf.compat.v1.import_graph_def(
@@ -305,13 +307,6 @@ def _import_pool3(graph_def: tf.compat.v1.GraphDef, path: Path):
             f"{path}: pool_3 has {channels} channels, not {FEATURE_DIM}: this is not the Inception "
             f"graph FID is defined with. {_how_to_install()}"
         )
-    try:  # ops that import but cannot run (e.g. other legacy ops) fail here, not at first use
-        pool3_fn(tf.zeros([1, 8, 8, 3]))
-    except tf.errors.OpError as error:
-        raise InceptionGraphError(
-            f"{path} cannot be run by this TensorFlow ({first_line(error)}). "
-            f"{_how_to_install()}"
-        ) from error
     return pool3_fn
 
 
@@ -425,23 +420,36 @@ class InceptionFeatures:
         data = self.graph_path.read_bytes()
         self.graph_sha256 = hashlib.sha256(data).hexdigest()
         graph_def = read_graph_def(self.graph_path, data)
-        self._pool3 = _import_pool3(graph_def, self.graph_path)
-        self._features = tf.function(self._features_of_prepared, reduce_retracing=True)
+        del data
         weights = _class_weights(graph_def)
         self._class_weights = None if weights is None else tf.constant(weights)
-        self._features_and_logits = tf.function(self._features_and_logits_of_prepared,
-                                                reduce_retracing=True)
+        subgraph = _lower_legacy_batch_norm(_pool3_subgraph(graph_def))
+        del graph_def  # the graph's constants are large (95 MB): one Python copy at a time
+        self._pool3 = _import_pool3(subgraph, self.graph_path)
+        del subgraph
+        # One function, traced once for every batch and image size: each instantiation of the
+        # graph holds its own copy of the constants (and a run of grappler to make it).
+        self._run_graph = tf.function(self._features_and_logits_of_prepared,
+                                      input_signature=[_IMAGES_SPEC])
+        try:  # ops that import but cannot run (e.g. other legacy ops) fail here, not at first use
+            self._run_graph(tf.zeros([1, 8, 8, 3]))
+        except tf.errors.OpError as error:
+            raise InceptionGraphError(
+                f"{self.graph_path} cannot be run by this TensorFlow ({first_line(error)}). "
+                f"{_how_to_install()}"
+            ) from error
 
     @property
     def graph(self) -> tf.Graph:
         """The imported graph (to inspect its ops, e.g. the resize kernel's attributes)."""
         return self._pool3.graph
 
-    def _features_of_prepared(self, images: tf.Tensor) -> tf.Tensor:
-        return tf.reshape(self._pool3(images), [-1, FEATURE_DIM])
-
     def _features_and_logits_of_prepared(self, images: tf.Tensor):
-        features = self._features_of_prepared(images)
+        """(features (N, 2048), logits (N, classes)); logits (N, 0) for a graph without a
+        classifier. The logits cost 2M multiply-adds an image against Inception's 5.7G."""
+        features = tf.reshape(self._pool3(images), [-1, FEATURE_DIM])
+        if self._class_weights is None:
+            return features, tf.zeros([tf.shape(features)[0], 0])
         return features, tf.matmul(features, self._class_weights)
 
     @property
@@ -470,7 +478,7 @@ class InceptionFeatures:
                 "the Inception Score needs the original graph's class logits. "
                 f"{_how_to_install()}"
             )
-        return self._features_and_logits(prepare_images(images))
+        return self._run_graph(prepare_images(images))
 
     def __call__(self, images) -> tf.Tensor:
         """Pool_3 features of a batch.
@@ -481,4 +489,4 @@ class InceptionFeatures:
         Returns:
             float32 tensor (N, 2048).
         """
-        return self._features(prepare_images(images))
+        return self._run_graph(prepare_images(images))[0]

@@ -32,6 +32,47 @@ STANDIN_PRODUCER_VERSION = 5
 _LEGACY_BATCH_NORM = "legacy_batchnorm"
 
 
+def original_input(tf1) -> tf.Tensor:
+    """The 2015 graph's input nodes in the current TF1 graph, up to the normalised image:
+    DecodeJpeg/contents → DecodeJpeg → Cast → ExpandDims ([1, ?, ?, 3]) → ResizeBilinear (legacy:
+    no align_corners, no half-pixel centres) to 299×299 → Sub 128 → Mul 1/128: float32
+    [1, 299, 299, 3] in about [-1, 1]."""
+    contents = tf1.placeholder(tf.string, shape=[], name="DecodeJpeg/contents")
+    image = tf.io.decode_jpeg(contents, channels=3, name="DecodeJpeg")
+    x = tf.cast(image, tf.float32, name="Cast")
+    x = tf.expand_dims(x, 0, name="ExpandDims")
+    size = tf.constant([299, 299], name="ResizeBilinear/size")
+    x = tf1.image.resize_bilinear(x, size, align_corners=False, name="ResizeBilinear")
+    x = tf.subtract(x, tf.constant(128.0, name="Sub/y"), name="Sub")
+    return tf.multiply(x, tf.constant(1.0 / 128.0, name="Mul/y"), name="Mul")
+
+
+def original_head(features: tf.Tensor, rng: np.random.RandomState) -> None:
+    """The 2015 graph's head on ``features`` [N, k, k, 2048]: pool_3 (AvgPool over the k×k
+    window, [N, 1, 1, 2048]) → pool_3/_reshape (hard-coded to [1, 2048]) → softmax/logits/MatMul
+    with softmax/weights (2048×1008) → + softmax/biases = softmax/logits → softmax. Random
+    weights from ``rng``."""
+    window = int(features.shape[1])
+    pool3 = tf.nn.avg_pool2d(features, ksize=window, strides=1, padding="VALID", name="pool_3")
+    flat = tf.reshape(pool3, [1, 2048], name="pool_3/_reshape")
+    weights = tf.constant(rng.normal(0, 0.05, (2048, 1008)).astype(np.float32),
+                          name="softmax/weights")
+    biases = tf.constant(rng.normal(0, 0.05, 1008).astype(np.float32), name="softmax/biases")
+    product = tf.matmul(flat, weights, name="softmax/logits/MatMul")
+    logits = tf.add(product, biases, name="softmax/logits")
+    tf.nn.softmax(logits, name="softmax")
+
+
+def as_2015_graph_def(graph: tf.Graph) -> tf.compat.v1.GraphDef:
+    """``graph`` serialised as the 2015 file is: ResizeBilinear without the half_pixel_centers
+    attribute (the file predates it)."""
+    graph_def = graph.as_graph_def()
+    for node in graph_def.node:
+        if node.name == "ResizeBilinear":
+            del node.attr["half_pixel_centers"]
+    return graph_def
+
+
 def _build_graph_def(seed: int) -> tf.compat.v1.GraphDef:
     tf1 = tf.compat.v1
     rng = np.random.RandomState(seed)
@@ -41,14 +82,7 @@ def _build_graph_def(seed: int) -> tf.compat.v1.GraphDef:
 
     graph = tf.Graph()
     with graph.as_default():
-        contents = tf1.placeholder(tf.string, shape=[], name="DecodeJpeg/contents")
-        image = tf.io.decode_jpeg(contents, channels=3, name="DecodeJpeg")
-        x = tf.cast(image, tf.float32, name="Cast")
-        x = tf.expand_dims(x, 0, name="ExpandDims")
-        size = tf.constant([299, 299], name="ResizeBilinear/size")
-        x = tf1.image.resize_bilinear(x, size, align_corners=False, name="ResizeBilinear")
-        x = tf.subtract(x, tf.constant(128.0, name="Sub/y"), name="Sub")
-        x = tf.multiply(x, tf.constant(1.0 / 128.0, name="Mul/y"), name="Mul")
+        x = original_input(tf1)
         w1 = const(rng.normal(0, 0.2, (3, 3, 3, 32)), "conv/conv2d_params")
         x = tf.nn.conv2d(x, w1, strides=[1, 4, 4, 1], padding="VALID", name="conv/Conv2D")
         for part, values in {
@@ -63,18 +97,9 @@ def _build_graph_def(seed: int) -> tf.compat.v1.GraphDef:
         x = tf.nn.max_pool2d(x, 3, 2, padding="VALID", name="pool")
         w2 = const(rng.normal(0, 0.05, (5, 5, 32, 2048)), "mixed_10/conv2d_params")
         x = tf.nn.conv2d(x, w2, strides=[1, 4, 4, 1], padding="VALID", name="mixed_10/Conv2D")
-        x = tf.nn.relu(x, name="mixed_10/join")
-        pool3 = tf.nn.avg_pool2d(x, ksize=9, strides=1, padding="VALID", name="pool_3")
-        flat = tf.reshape(pool3, [1, 2048], name="pool_3/_reshape")
-        w3 = const(rng.normal(0, 0.05, (2048, 1008)), "softmax/weights")
-        b3 = const(rng.normal(0, 0.05, 1008), "softmax/biases")
-        product = tf.matmul(flat, w3, name="softmax/logits/MatMul")
-        logits = tf.add(product, b3, name="softmax/logits")
-        tf.nn.softmax(logits, name="softmax")
-    graph_def = graph.as_graph_def()
+        original_head(tf.nn.relu(x, name="mixed_10/join"), rng)
+    graph_def = as_2015_graph_def(graph)
     for node in graph_def.node:
-        if node.name == "ResizeBilinear":
-            del node.attr["half_pixel_centers"]  # a 2015 graph predates the attribute
         if node.name == _LEGACY_BATCH_NORM:
             node.name = "conv/batchnorm"
             node.op = "BatchNormWithGlobalNormalization"
@@ -107,4 +132,4 @@ def write_standin_graph(path: str | os.PathLike, seed: int = 0) -> Path:
     path = Path(path)
     if path.suffix != ".pb":
         path = path / "classify_image_graph_def.pb"
-    return write_bytes_atomically(path, _build_graph_def(seed).SerializeToString())
+    return write_bytes_atomically(path, _build_graph_def(seed).SerializeToString(deterministic=True))

@@ -30,9 +30,13 @@ from pathlib import Path
 from ttur_tf.files import write_bytes_atomically
 from ttur_tf.interrupts import Interrupted
 
-__all__ = ["Run", "RunOutcome", "parse_seeds", "plan_runs", "run_all", "setting_names"]
+__all__ = ["INTERRUPTED_OUTCOME", "Run", "RunOutcome", "default_trainer", "parse_seeds",
+           "plan_runs", "run_all", "setting_names"]
 
 _MARKER = "sweep_run.json"
+# What a SIGINT or SIGTERM leaves, for the one line a script ends with.
+INTERRUPTED_OUTCOME = ("the runs under way stopped at a step boundary with a checkpoint; rerun "
+                       "the same command to continue")
 _LOG = "train.log"
 
 
@@ -74,6 +78,14 @@ def setting_names(flagfiles: list[str]) -> dict[str, Path]:
                              "rename one of the flagfiles")
         names[name] = path
     return names
+
+
+def default_trainer(flagfile: Path, scripts: Path) -> Path:
+    """``scripts``/train_dcgan.py for a flagfile that sets --model=dcgan (its defaults are the
+    DCGAN's), ``scripts``/train_wgan_gp.py otherwise."""
+    lines = [line.strip() for line in flagfile.read_text().splitlines()]
+    dcgan = any(line.replace(" ", "") == "--model=dcgan" for line in lines)
+    return scripts / ("train_dcgan.py" if dcgan else "train_wgan_gp.py")
 
 
 @dataclasses.dataclass(frozen=True)
