@@ -231,8 +231,8 @@ class ImageMetricsEvaluator(_Evaluation):
     Evaluation noise comes from NumPy seeded with (seed, step): it never advances the training
     noise, and an evaluation abandoned on a signal (``stop_requests``) gives the same scores
     when the resumed run does it again. The samples are split over the replicas and workers of
-    ``strategy``; every worker must run the evaluator (the features' moments are merged between workers), but only one
-    with the ``reference`` (the chief) computes, logs and keeps the scores.
+    ``strategy``; every worker must run the evaluator (the features' moments are merged between
+    workers), but only one with the ``reference`` (the chief) computes, logs and keeps the scores.
     """
 
     name = "image metrics"
@@ -338,6 +338,7 @@ class ImageMetricsEvaluator(_Evaluation):
             tf.summary.scalar(name, optimizer.learning_rate)
         if p_value is not None:
             tf.summary.scalar("lr_test_p_value", p_value)
+
 
 class JSDEvaluator(_Evaluation):
     """Before the first step and every ``every`` steps: ``js1``…``jsN`` of generated text.

@@ -51,10 +51,9 @@ def _frozen_inception_v3(seed: int) -> tuple[tf.compat.v1.GraphDef, str, str]:
 
 def _build_graph_def(seed: int) -> tf.compat.v1.GraphDef:
     body, input_name, output_name = _frozen_inception_v3(seed)
-    tf1 = tf.compat.v1
     graph = tf.Graph()
     with graph.as_default():
-        normalised = original_input(tf1)
+        normalised = original_input()
         features, = tf.graph_util.import_graph_def(
             body, input_map={input_name: normalised}, return_elements=[output_name],
             name="inception_v3")

@@ -420,13 +420,10 @@ class InceptionFeatures:
         data = self.graph_path.read_bytes()
         self.graph_sha256 = hashlib.sha256(data).hexdigest()
         graph_def = read_graph_def(self.graph_path, data)
-        del data
         weights = _class_weights(graph_def)
         self._class_weights = None if weights is None else tf.constant(weights)
         subgraph = _lower_legacy_batch_norm(_pool3_subgraph(graph_def))
-        del graph_def  # the graph's constants are large (95 MB): one Python copy at a time
         self._pool3 = _import_pool3(subgraph, self.graph_path)
-        del subgraph
         # One function, traced once for every batch and image size: each instantiation of the
         # graph holds its own copy of the constants (and a run of grappler to make it).
         self._run_graph = tf.function(self._features_and_logits_of_prepared,

@@ -32,11 +32,12 @@ STANDIN_PRODUCER_VERSION = 5
 _LEGACY_BATCH_NORM = "legacy_batchnorm"
 
 
-def original_input(tf1) -> tf.Tensor:
+def original_input() -> tf.Tensor:
     """The 2015 graph's input nodes in the current TF1 graph, up to the normalised image:
     DecodeJpeg/contents → DecodeJpeg → Cast → ExpandDims ([1, ?, ?, 3]) → ResizeBilinear (legacy:
     no align_corners, no half-pixel centres) to 299×299 → Sub 128 → Mul 1/128: float32
     [1, 299, 299, 3] in about [-1, 1]."""
+    tf1 = tf.compat.v1
     contents = tf1.placeholder(tf.string, shape=[], name="DecodeJpeg/contents")
     image = tf.io.decode_jpeg(contents, channels=3, name="DecodeJpeg")
     x = tf.cast(image, tf.float32, name="Cast")
@@ -74,7 +75,6 @@ def as_2015_graph_def(graph: tf.Graph) -> tf.compat.v1.GraphDef:
 
 
 def _build_graph_def(seed: int) -> tf.compat.v1.GraphDef:
-    tf1 = tf.compat.v1
     rng = np.random.RandomState(seed)
 
     def const(array, name):
@@ -82,7 +82,7 @@ def _build_graph_def(seed: int) -> tf.compat.v1.GraphDef:
 
     graph = tf.Graph()
     with graph.as_default():
-        x = original_input(tf1)
+        x = original_input()
         w1 = const(rng.normal(0, 0.2, (3, 3, 3, 32)), "conv/conv2d_params")
         x = tf.nn.conv2d(x, w1, strides=[1, 4, 4, 1], padding="VALID", name="conv/Conv2D")
         for part, values in {
@@ -132,4 +132,5 @@ def write_standin_graph(path: str | os.PathLike, seed: int = 0) -> Path:
     path = Path(path)
     if path.suffix != ".pb":
         path = path / "classify_image_graph_def.pb"
-    return write_bytes_atomically(path, _build_graph_def(seed).SerializeToString(deterministic=True))
+    graph_def = _build_graph_def(seed)
+    return write_bytes_atomically(path, graph_def.SerializeToString(deterministic=True))
