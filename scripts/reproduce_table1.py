@@ -31,6 +31,7 @@ The exit status is 1 if a run failed (the others are still reported).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shlex
 import sys
 from pathlib import Path
@@ -43,6 +44,7 @@ from ttur_tf.run_lock import LOCK_FILE, RunLock
 from ttur_tf.sweep import runs as runs_lib
 from ttur_tf.sweep import table1 as table1_lib
 from ttur_tf.sweep import table1_report, table1_results
+from ttur_tf.sweep.event_scalars import read_scalars
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
@@ -155,12 +157,15 @@ def main(argv, flag_values: flags.FlagValues) -> None:
                             for run in runs]
             else:
                 outcomes = runs_lib.run_all(runs, fv.parallel)
+            # Each run's events are read once, for its entry and for the figures.
+            scalars_of = functools.lru_cache(maxsize=None)(read_scalars)
             entries = [table1_results.run_entry(row.name, setting, run.seed, run.flagfile,
-                                                run.logdir, row.metrics, arguments)
+                                                run.logdir, row.metrics, arguments, scalars_of)
                        for row, setting, arguments, run in planned]
             this_machine = table1_results.environment(ROOT)
             entries = table1_results.write_results(results_path, entries, previous, this_machine)
-            figures = table1_report.write_figures(rows, entries, out_dir / "figures")
+            figures = table1_report.write_figures(rows, entries, out_dir / "figures",
+                                                  scalars_of)
             destination = Path(fv.paper_results or out_dir / "paper_results.md")
             table1_report.write_paper_results(ROOT / "docs" / "paper_results.md",
                                               list(all_rows.values()), entries, destination)

@@ -46,7 +46,8 @@ def test_an_unknown_row_is_refused_with_the_rows_there_are():
 
 
 def test_only_arguments_that_change_the_training_count_as_overrides():
-    given = ["--dataset=/data/x", "--fid_stats=s.npz", "--strategy=mirrored", "--steps=2", "--dim=4"]
+    given = ["--dataset=/data/x", "--fid_stats=s.npz", "--strategy=mirrored", "--steps=2",
+             "--dim=4"]
     assert table1_results.overrides(given) == ["--steps=2", "--dim=4"]
 
 
@@ -113,7 +114,7 @@ def test_the_language_row_runs_both_settings_and_fills_results_figures_and_the_d
         assert run["overrides"] == TINY_LANGUAGE and run["steps_per_second"] > 0
         assert run["environment"]["versions"]["tensorflow"] and "CPU" in \
             run["environment"]["device"]
-    assert (out / "figures" / "lang_1b_best_js4.png").is_file() or "matplotlib" not in sys.modules
+    assert (out / "figures" / "lang_1b_best_js4.png").is_file()  # matplotlib: a test extra
     document = (out / "paper_results.md").read_text()
     assert "not the paper's setting" in document and "TTUR JSD4 " in document
     assert "lang_1b  " in printed and "0.35" in printed

@@ -10,6 +10,7 @@ measurement of the paper's setting.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -94,13 +95,14 @@ def render_paper_results(template: str, rows: list[Row], entries: list[dict]) ->
     return "".join(lines)
 
 
-def write_figures(rows: list[Row], entries: list[dict], folder: Path) -> list[Path]:
+def write_figures(rows: list[Row], entries: list[dict], folder: Path,
+                  scalars_of: Callable[[str], dict] = read_scalars) -> list[Path]:
     """Per row and metric, ``<folder>/<row>_best_<metric>.png``: the best value so far of the
-    finished runs, TTUR against orig, against steps and wall-clock time. Returns the files
-    written (none without matplotlib)."""
+    finished runs, TTUR against orig, against steps and wall-clock time (``scalars_of`` reads a
+    run folder's scalars). Returns the files written (none without matplotlib)."""
     written = []
     for row in rows:
-        scalars = {setting: [read_scalars(run["logdir"])
+        scalars = {setting: [scalars_of(run["logdir"])
                              for run in _finished(entries, row.name, setting)]
                    for setting in SETTINGS}
         for metric in row.metrics:

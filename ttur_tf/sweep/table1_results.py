@@ -19,11 +19,13 @@ An entry (JSON object) holds:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +48,20 @@ def overrides(arguments: list[str]) -> list[str]:
             if argument.split("=", 1)[0] not in NEUTRAL_FLAGS]
 
 
-def _file_sha256(path: Path) -> str:
+@functools.lru_cache(maxsize=None)
+def _sha256_of_version(path: str, modified_ns: int, size: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read once per version of it: every image run of a reproduction names
+    the same 95 MB graph."""
+    status = path.stat()
+    return _sha256_of_version(str(path), status.st_mtime_ns, status.st_size)
 
 
 def _graph_sha256(config: dict) -> str | None:
@@ -67,9 +77,12 @@ def _graph_sha256(config: dict) -> str | None:
 
 
 def run_entry(row: str, setting: str, seed: int, flagfile: Path, logdir: Path,
-              metrics: tuple[str, ...], arguments: list[str]) -> dict:
+              metrics: tuple[str, ...], arguments: list[str],
+              scalars_of: Callable[[str], dict] = read_scalars) -> dict:
     """The entry of one run from its folder (``config.json`` and events); ``arguments``: those
-    given beyond its flagfile. A run that has not logged yet is "unfinished" with no values."""
+    given beyond its flagfile; ``scalars_of``: reads a run folder's scalars (``read_scalars``,
+    or a cache of it shared with the figures). A run that has not logged yet is "unfinished"
+    with no values."""
     entry = dict(row=row, setting=setting, seed=seed, flagfile=str(flagfile), logdir=str(logdir),
                  status="unfinished", best={}, step=0, steps=None, wall_seconds=None,
                  steps_per_second=None, overrides=overrides(arguments), strategy=None,
@@ -81,7 +94,7 @@ def run_entry(row: str, setting: str, seed: int, flagfile: Path, logdir: Path,
     entry.update(steps=config.get("steps"), strategy=config.get("strategy"),
                  inception_sha256=_graph_sha256(config))
     try:
-        scalars = read_scalars(logdir)
+        scalars = scalars_of(str(logdir))
     except FileNotFoundError:
         return entry
     entry["step"] = max((int(series.steps[-1]) for series in scalars.values()
