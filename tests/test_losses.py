@@ -33,6 +33,15 @@ def test_lsgan_losses():
     assert float(losses.lsgan_g_loss(fake)) == pytest.approx(np.mean([1, 1]))
 
 
+def test_hinge_losses():
+    real, fake = constant([0.5, 2.0, -1.0]), constant([-3.0, 0.0, 1.0])
+    # relu(1 − real) = [0.5, 0, 2]; relu(1 + fake) = [0, 1, 2].
+    assert float(losses.hinge_d_loss(real, fake)) == pytest.approx(2.5 / 3 + 3 / 3)
+    assert float(losses.LOSSES["hinge"].g_loss(fake)) == pytest.approx(2 / 3)  # −E[D(fake)]
+    hinge = losses.LOSSES["hinge"]
+    assert not (hinge.uses_gradient_penalty or hinge.clips_weights or hinge.is_wasserstein)
+
+
 @pytest.mark.parametrize("weight_norm", [0.5, 1.0, 3.0])
 def test_gradient_penalty_of_a_linear_critic_is_its_weight_norm_closed_form(weight_norm):
     # D(x) = <w, x>: ∇D = w everywhere, so GP = (‖w‖ − 1)² whatever the interpolation.

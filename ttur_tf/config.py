@@ -5,10 +5,10 @@ choices), and everything else is derived from it: ``TrainConfig.validate`` check
 training scripts' absl flags (``ttur_tf.training_flags``) get their type, default, help and
 validator from it, and ``config.json`` in a run's folder is the resolved config.
 
-Defaults that differ between the original scripts come from the model: a field whose default is
-``None`` and whose setting is ``per_model`` takes the value of the model module's
-``ORIGINAL_SETTINGS`` (``wgan_gp_resnet`` for the WGAN-GP image script, ``dcgan`` for
-DCGAN_FID_batched, ``language`` for the language script) when the config is ``resolved()``.
+Defaults that differ between architectures come from the model: a field whose default is
+``None`` and whose setting is ``per_model`` takes the value of the model's registry entry
+(``ttur_tf.models.registry``: the original script's settings for ``resnet``, ``dcgan`` and
+``language``, the published ones for the later architectures) when the config is ``resolved()``.
 ``lr`` sets both learning rates at once: the original single time-scale setting in one flag.
 """
 
@@ -24,12 +24,14 @@ from ttur_tf import losses
 from ttur_tf.data import text as text_data
 from ttur_tf.distribute import STRATEGIES
 from ttur_tf.metrics import image_metrics
-from ttur_tf.models import dcgan, language, wgan_gp_resnet
+from ttur_tf.models import wgan_gp_resnet
+from ttur_tf.models.registry import model_entry, model_names
 
 __all__ = [
     "CRITIC_HEADS",
     "MODELS",
     "OPTIMIZERS",
+    "SPECTRAL_NORMS",
     "Setting",
     "TrainConfig",
     "check_setting",
@@ -38,9 +40,9 @@ __all__ = [
     "settings_that_changed",
 ]
 
-_MODEL_MODULES = {"resnet": wgan_gp_resnet, "dcgan": dcgan, "language": language}
-MODELS = tuple(_MODEL_MODULES)
+MODELS = model_names()
 OPTIMIZERS = ("adam", "rmsprop")
+SPECTRAL_NORMS = ("none", "discriminator", "both")
 PRECISIONS = ("off", "mixed_bfloat16", "mixed_float16")
 CRITIC_HEADS = wgan_gp_resnet.CRITIC_HEADS
 
@@ -53,7 +55,8 @@ class Setting:
         help: one sentence for ``--help``.
         minimum, maximum: bounds of a number (None: unbounded).
         exclusive_minimum, exclusive_maximum: whether the bound itself is excluded.
-        choices: the allowed strings, if it is an enumeration.
+        choices: the allowed strings, if it is an enumeration (or a function returning them,
+            for the registered models: ``allowed()`` is what is allowed now).
         per_model: its default (``None`` in ``TrainConfig``) is the model's, see ``model_defaults``.
         shapes_networks: changing it changes the networks, optimizers or tracked evaluation
             values a checkpoint holds.
@@ -64,14 +67,18 @@ class Setting:
     maximum: float | None = None
     exclusive_minimum: bool = False
     exclusive_maximum: bool = False
-    choices: tuple[str, ...] | None = None
+    choices: tuple[str, ...] | typing.Callable[[], tuple[str, ...]] | None = None
     per_model: bool = False
     shapes_networks: bool = False
+
+    def allowed(self) -> tuple[str, ...] | None:
+        """The choices allowed now (None: not an enumeration)."""
+        return self.choices() if callable(self.choices) else self.choices
 
     def limits(self) -> str:
         """The allowed values in words, e.g. "≥ 1", "> 0", "in [0, 1)", "one of (…)" ("" if any)."""
         if self.choices is not None:
-            return f"one of {self.choices}"
+            return f"one of {self.allowed()}"
         low = None if self.minimum is None else ("(" if self.exclusive_minimum else "[", self.minimum)
         high = None if self.maximum is None else (")" if self.exclusive_maximum else "]", self.maximum)
         if low and high:
@@ -88,7 +95,7 @@ class Setting:
         if value is None:
             return
         if self.choices is not None:
-            ok = value in self.choices
+            ok = value in self.allowed()
         else:
             ok = not (self.minimum is not None and (
                 value < self.minimum or (self.exclusive_minimum and value == self.minimum)))
@@ -132,9 +139,10 @@ class TrainConfig:
     image_size: int | None = _setting(
         None, "Image height and width, a multiple of 16 (default: the dataset's size in the "
         "paper, else its images' shorter side).", minimum=16, shapes_networks=True)
-    model: str = _setting("resnet", "Network architecture: the WGAN-GP ResNets, DCGAN, or the "
-                          "character-level Conv1D ResNets.", choices=MODELS,
-                          shapes_networks=True)
+    model: str = _setting("resnet", "Network architecture (an entry of the model registry): "
+                          "resnet (the WGAN-GP ResNets), dcgan, language (the character-level "
+                          "Conv1D ResNets), sngan (SNGAN's ResNets, spectral norm).",
+                          choices=model_names, shapes_networks=True)
     dim: int | None = _setting(None, "Width multiplier of both networks.", minimum=1,
                                per_model=True, shapes_networks=True)
     critic_head: str = _setting(
@@ -142,6 +150,10 @@ class TrainConfig:
         "(the original's reshape to rows of 4·4·8·dim: at 32×32 each score mixes four images, as "
         "in the paper's CIFAR-10 runs; at 64×64 it equals per_image).",
         choices=CRITIC_HEADS, shapes_networks=True)
+    spectral_norm: str | None = _setting(
+        None, "Spectral normalization (Miyato et al. 2018: the raw kernels trained, W/σ(W) in "
+        "the forward pass) of every kernel of the discriminator, of both networks, or none.",
+        choices=SPECTRAL_NORMS, per_model=True, shapes_networks=True)
     # Optimization: the two time scales
     loss: str | None = _setting(None, "GAN loss.",
                                 choices=tuple(sorted(losses.LOSSES)), per_model=True,
@@ -287,7 +299,8 @@ class TrainConfig:
         for field in dataclasses.fields(config):
             check_setting(field.name, getattr(config, field.name))
         text_data.check_encoding(config.encoding)
-        if config.model == "language" and config.jsd_every and config.seq_len < config.jsd_ngrams:
+        text = model_entry(config.model).data == "text"
+        if text and config.jsd_every and config.seq_len < config.jsd_ngrams:
             raise ValueError(f"seq_len ({config.seq_len}) must be ≥ jsd_ngrams ({config.jsd_ngrams})")
         metrics = image_metrics.parse_metrics(config.metrics)
         if metrics != ("fid",) and config.strategy == "multi_worker":
@@ -337,7 +350,7 @@ def check_setting(name: str, value) -> None:
 def model_defaults(model: str) -> dict:
     """The per-model defaults: the original script's values for ``model`` (see the module
     docstring); a key for every ``per_model`` setting."""
-    return dict(_MODEL_MODULES[model].ORIGINAL_SETTINGS)
+    return dict(model_entry(model).defaults)
 
 
 def settings_that_changed(saved_json: str | Path, config: TrainConfig) -> dict[str, tuple]:

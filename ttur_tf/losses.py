@@ -1,4 +1,5 @@
-"""GAN losses of the original scripts (bioinf-jku/TTUR WGAN_GP/gan_64x64_FID.py, ``MODE``).
+"""GAN losses: those of the original scripts (bioinf-jku/TTUR WGAN_GP/gan_64x64_FID.py, ``MODE``)
+and the hinge loss of the GANs that followed.
 
 Pure functions of the critic's outputs (logits, shape (B,) or (B, 1), float32), so each can be
 checked against a closed form. Every expectation E[·] is a mean over the *global* batch
@@ -9,6 +10,8 @@ mean over all of them.
 * ``wgan`` / ``wgan-gp``: d = E[D(fake)] − E[D(real)], g = −E[D(fake)]; wgan-gp adds λ·GP.
 * ``dcgan``: d = (BCE(D(real), 1) + BCE(D(fake), 0)) / 2, g = BCE(D(fake), 1) (non-saturating).
 * ``lsgan``: d = (E[(D(real) − 1)²] + E[D(fake)²]) / 2, g = E[(D(fake) − 1)²].
+* ``hinge`` (SNGAN, SAGAN, BigGAN; Lim & Ye 2017): d = E[relu(1 − D(real))] + E[relu(1 +
+  D(fake))], g = −E[D(fake)].
 
 The gradient penalty (Gulrajani et al. 2017) is E[(‖∇ₓD(x̂)‖₂ − 1)²] at x̂ = real + α·(fake − real)
 with one α ~ U[0, 1] per sample (not a normal draw: keras-io#624). A tiny ε inside the square root
@@ -31,6 +34,7 @@ __all__ = [
     "dcgan_d_loss",
     "dcgan_g_loss",
     "gradient_penalty",
+    "hinge_d_loss",
     "lsgan_d_loss",
     "lsgan_g_loss",
     "wasserstein_d_loss",
@@ -76,6 +80,11 @@ def lsgan_d_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
 def lsgan_g_loss(fake_logits: tf.Tensor) -> tf.Tensor:
     """E[(D(fake) − 1)²]."""
     return global_mean(tf.square(fake_logits - 1.0))
+
+
+def hinge_d_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor) -> tf.Tensor:
+    """E[relu(1 − D(real))] + E[relu(1 + D(fake))]."""
+    return global_mean(tf.nn.relu(1.0 - real_logits)) + global_mean(tf.nn.relu(1.0 + fake_logits))
 
 
 def gradient_penalty(
@@ -125,7 +134,7 @@ def zero_centered_penalty(critic: Callable[[tf.Tensor], tf.Tensor], samples: tf.
 
 @dataclasses.dataclass(frozen=True)
 class GanLoss:
-    """A loss of the original scripts.
+    """A GAN loss.
 
     Attributes:
         d_loss: (real_logits, fake_logits) → scalar, minimised by the discriminator.
@@ -149,4 +158,5 @@ LOSSES = {
     "wgan": GanLoss(wasserstein_d_loss, wasserstein_g_loss, clips_weights=True, is_wasserstein=True),
     "dcgan": GanLoss(dcgan_d_loss, dcgan_g_loss),
     "lsgan": GanLoss(lsgan_d_loss, lsgan_g_loss),
+    "hinge": GanLoss(hinge_d_loss, wasserstein_g_loss),
 }

@@ -41,7 +41,8 @@ from ttur_tf.interrupts import Interrupted, PendingEvaluations, StopRequests
 from ttur_tf.metrics.image_metrics import collect_features, parse_metrics
 from ttur_tf.metrics.kid_schedule import KidAdaptiveSchedule
 from ttur_tf.metrics.ngram import NgramLanguageModel
-from ttur_tf.models import dcgan, language, wgan_gp_resnet
+from ttur_tf.models.registry import Networks, model_entry
+from ttur_tf.models.spectral_norm import spectrally_normalized
 from ttur_tf.run_lock import LOCK_FILE, RunLock
 
 __all__ = ["TrainConfig", "TrainResult", "build_gan", "train"]
@@ -96,58 +97,39 @@ def _compute_precision(mixed_precision: str):
         keras.config.set_dtype_policy(previous)
 
 
-def _networks(config: TrainConfig, image_size: int | None, vocab_size: int | None):
-    """(generator, discriminator, the GAN's noise settings) of ``config.model``."""
-    if config.model == "language":
-        if vocab_size is None:
-            raise ValueError("the language model needs vocab_size")
-        generator = language.build_generator(config.seq_len, vocab_size, config.dim)
-        discriminator = language.build_discriminator(config.seq_len, vocab_size, config.dim)
-        noise = dict(noise_dim=language.NOISE_DIM, noise_distribution="normal",
-                     sample_in_training_mode=True)
-    elif image_size is None:
-        raise ValueError(f"the {config.model} model needs image_size")
-    elif config.model == "dcgan":
-        generator = dcgan.build_generator(image_size, config.dim,
-                                          sync_batch_norm=config.sync_batch_norm)
-        discriminator = dcgan.build_discriminator(image_size, config.dim,
-                                                  sync_batch_norm=config.sync_batch_norm)
-        noise = dict(noise_dim=dcgan.NOISE_DIM, noise_distribution="uniform",
-                     sample_in_training_mode=False)
-    else:
-        generator = wgan_gp_resnet.build_generator(image_size, config.dim,
-                                                   sync_batch_norm=config.sync_batch_norm)
-        batch_norm = "sync_batch" if config.sync_batch_norm else "batch"
-        normalization = "layer" if config.loss == "wgan-gp" else batch_norm
-        mixed = wgan_gp_resnet.images_per_score(image_size, config.critic_head)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if config.batch_size % (mixed * replicas):
-            raise ValueError(
-                f"critic_head={config.critic_head} at {image_size}×{image_size} scores groups of "
-                f"{mixed} images on each of {replicas} replica(s): batch_size "
-                f"({config.batch_size}) must be a multiple of {mixed * replicas}"
-            )
-        discriminator = wgan_gp_resnet.build_discriminator(image_size, config.dim, normalization,
-                                                           config.critic_head)
-        noise = dict(noise_dim=generator.input_shape[-1], noise_distribution="normal",
-                     sample_in_training_mode=True)
-    return generator, discriminator, noise
+def _networks(config: TrainConfig, image_size: int | None, vocab_size: int | None) -> Networks:
+    """The registered networks of ``config.model``, spectrally normalized as configured."""
+    entry = model_entry(config.model)
+    size = vocab_size if entry.data == "text" else image_size
+    if size is None:
+        raise ValueError(f"the {config.model} model needs "
+                         f"{'vocab_size' if entry.data == 'text' else 'image_size'}")
+    networks = entry.build(config, size)
+    if config.spectral_norm in ("discriminator", "both"):
+        networks = dataclasses.replace(
+            networks, discriminator=spectrally_normalized(networks.discriminator))
+    if config.spectral_norm == "both":
+        networks = dataclasses.replace(networks,
+                                       generator=spectrally_normalized(networks.generator))
+    return networks
 
 
 def build_gan(config: TrainConfig, *, image_size: int | None = None,
               vocab_size: int | None = None) -> GAN:
     """The networks of ``config.model`` in a compiled ``GAN``: image models need ``image_size``,
-    the language model ``vocab_size``. Per-model defaults of ``config`` are resolved here. Call
+    text models (``language``) ``vocab_size``. Per-model defaults of ``config`` are resolved here. Call
     it inside the run's ``tf.distribute`` strategy scope (if any): its variables are made there."""
     config = config.resolved()
     with _compute_precision(config.mixed_precision):
-        generator, discriminator, noise = _networks(config, image_size, vocab_size)
-    gan = GAN(generator, discriminator, loss=config.loss, n_critic=config.n_critic,
-              gp_weight=config.gp_weight, seed=config.seed,
+        networks = _networks(config, image_size, vocab_size)
+    gan = GAN(networks.generator, networks.discriminator, loss=config.loss,
+              n_critic=config.n_critic, gp_weight=config.gp_weight, seed=config.seed,
               regularizer=config.regularizer or None,
               regularizer_weight=config.regularizer_weight,
               instance_noise=config.instance_noise, anneal_steps=config.steps,
-              update_rule=config.update_rule, **noise)
+              update_rule=config.update_rule, noise_dim=networks.noise_dim,
+              noise_distribution=networks.noise_distribution,
+              sample_in_training_mode=networks.sample_in_training_mode)
     gan.compile(
         d_optimizer=_optimizer(config, config.d_lr, config.d_beta1, config.d_beta2),
         g_optimizer=_optimizer(config, config.g_lr, config.g_beta1, config.g_beta2),
@@ -413,7 +395,7 @@ def _train(config: TrainConfig, strategy, chief: bool, stop_requests: StopReques
         writer = (tf.summary.create_file_writer(str(logdir)) if chief
                   else tf.summary.create_noop_writer())
         with strategy.scope():  # networks, optimizers, step and tracked values are made here
-            if config.model == "language":
+            if model_entry(config.model).data == "text":
                 task = _language_task(config, logdir, writer, resuming, chief, stop_requests)
             else:
                 task = _image_task(config, logdir, writer, features, chief, strategy,

@@ -17,7 +17,8 @@ from pathlib import Path
 from absl import flags
 
 from ttur_tf import cli
-from ttur_tf.config import MODELS, TrainConfig, check_setting, model_defaults, setting_types
+from ttur_tf.config import TrainConfig, check_setting, model_defaults, setting_types
+from ttur_tf.models.registry import model_names
 from ttur_tf.interrupts import Interrupted, exit_code
 from ttur_tf.training import train
 
@@ -36,7 +37,8 @@ def _show(value) -> str:
 def _help(name: str, setting) -> str:
     text = setting.help
     if setting.per_model:
-        per_model = ", ".join(f"{model} {_show(model_defaults(model)[name])}" for model in MODELS)
+        per_model = ", ".join(f"{model} {_show(model_defaults(model)[name])}"
+                              for model in model_names())
         text += f" Default: the model's ({per_model})."
     limits = setting.limits()
     if limits and setting.choices is None:
@@ -65,7 +67,8 @@ def define_training_flags(flag_values: flags.FlagValues, **defaults) -> None:
         default = defaults.get(name, None if field.default is dataclasses.MISSING else field.default)
         help_text = _help(name, setting)
         if setting.choices is not None:
-            flags.DEFINE_enum(name, default, setting.choices, help_text, flag_values=flag_values)
+            flags.DEFINE_enum(name, default, setting.allowed(), help_text,
+                              flag_values=flag_values)
         else:
             _DEFINE[types[name]](name, default, help_text, flag_values=flag_values)
             flags.register_validator(name, _validator(name), flag_values=flag_values)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import keras
 
 from ttur_tf.models import check_image_size_and_width
+from ttur_tf.models.registry import ModelEntry, Networks, register
 
-__all__ = ["NOISE_DIM", "ORIGINAL_SETTINGS", "build_discriminator", "build_generator"]
+__all__ = ["NOISE_DIM", "ORIGINAL_SETTINGS", "build_discriminator", "build_generator",
+           "build_networks"]
 
 NOISE_DIM = 100
 # DCGAN_FID_batched: main.py's defaults (learning rates 2e-4, Adam beta1 0.5, beta2 TF1's 0.999)
@@ -28,6 +30,7 @@ NOISE_DIM = 100
 ORIGINAL_SETTINGS = dict(
     dim=64, loss="dcgan", d_lr=2e-4, g_lr=2e-4, d_beta1=0.5, d_beta2=0.999, g_beta1=0.5,
     g_beta2=0.999, steps=100_000, checkpoint_every=2000, fid_every=5000,
+    spectral_norm="none",
 )
 _STDDEV = 0.02
 
@@ -87,3 +90,18 @@ def build_discriminator(image_size: int = 64, df_dim: int = 64,
     x = keras.layers.Dense(1, kernel_initializer=_normal(), name="h4_dense")(x)
     logits = keras.layers.Reshape((), name="logits")(x)
     return keras.Model(images, logits, name="discriminator")
+
+
+def build_networks(config, image_size: int) -> Networks:
+    """The registry's builder: ``config.dim`` filters, noise U(-1, 1), samples in inference
+    mode (as carpedm20's sampler)."""
+    return Networks(
+        generator=build_generator(image_size, config.dim, sync_batch_norm=config.sync_batch_norm),
+        discriminator=build_discriminator(image_size, config.dim,
+                                          sync_batch_norm=config.sync_batch_norm),
+        noise_dim=NOISE_DIM, noise_distribution="uniform", sample_in_training_mode=False)
+
+
+register(ModelEntry(
+    name="dcgan", data="images", defaults=ORIGINAL_SETTINGS, build=build_networks,
+    description="carpedm20's DCGAN as TTUR's DCGAN_FID_batched trains it"))

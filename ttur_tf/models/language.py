@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import keras
 
+from ttur_tf.models.registry import ModelEntry, Networks, register
+
 __all__ = [
     "NOISE_DIM", "ORIGINAL_SETTINGS", "RESIDUAL_BLOCKS", "build_discriminator", "build_generator",
+    "build_networks",
 ]
 
 NOISE_DIM = 128
@@ -32,6 +35,7 @@ NOISE_DIM = 128
 ORIGINAL_SETTINGS = dict(
     dim=512, loss="wgan-gp", d_lr=3e-4, g_lr=1e-4, d_beta1=0.5, d_beta2=0.9, g_beta1=0.5,
     g_beta2=0.9, steps=200_000, checkpoint_every=1000, fid_every=0,
+    spectral_norm="none",
 )
 RESIDUAL_BLOCKS = 5
 _RESIDUAL_SCALE = 0.3
@@ -85,3 +89,17 @@ def build_discriminator(seq_len: int, vocab_size: int, dim: int) -> keras.Model:
     score = keras.layers.Dense(1, name="score")(x)
     score = keras.layers.Reshape((), name="per_sequence")(score)
     return keras.Model(sequences, score, name="language_critic")
+
+
+def build_networks(config, vocab_size: int) -> Networks:
+    """The registry's builder: ``config.seq_len`` characters of ``vocab_size`` ids,
+    ``config.dim`` channels, noise N(0, 1), samples in training mode (as the original)."""
+    return Networks(
+        generator=build_generator(config.seq_len, vocab_size, config.dim),
+        discriminator=build_discriminator(config.seq_len, vocab_size, config.dim),
+        noise_dim=NOISE_DIM, noise_distribution="normal", sample_in_training_mode=True)
+
+
+register(ModelEntry(
+    name="language", data="text", defaults=ORIGINAL_SETTINGS, build=build_networks,
+    description="the character-level Conv1D ResNets of gan_language_JSD.py"))

@@ -28,10 +28,12 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-__all__ = ["SpectralNorm"]
+__all__ = ["SpectralNorm", "spectrally_normalized"]
 
 _TRANSPOSED = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose,
                keras.layers.Conv3DTranspose)
+_WITH_KERNEL = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D,
+                keras.layers.Conv3D, keras.layers.Embedding, *_TRANSPOSED)
 
 
 def _normalized(vector: tf.Tensor, epsilon: float) -> tf.Tensor:
@@ -116,3 +118,16 @@ class SpectralNorm(keras.layers.Wrapper):
     def get_config(self):
         return {**super().get_config(), "power_iterations": self.power_iterations,
                 "epsilon": self.epsilon}
+
+
+def spectrally_normalized(model: keras.Model) -> keras.Model:
+    """A new functional ``model`` (fresh weights) in which every Dense, Conv and Embedding layer
+    is wrapped in ``SpectralNorm`` (named ``<layer>_sn``); other layers are copied as they are."""
+
+    def clone(layer):
+        copy = layer.__class__.from_config(layer.get_config())
+        if isinstance(layer, _WITH_KERNEL):
+            return SpectralNorm(copy, name=f"{layer.name}_sn")
+        return copy
+
+    return keras.models.clone_model(model, clone_function=clone)

@@ -27,14 +27,17 @@ each image its own score.
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from ttur_tf.models import check_image_size_and_width
+from ttur_tf.models.registry import ModelEntry, Networks, register
 
 __all__ = [
     "CRITIC_HEADS",
     "ORIGINAL_SETTINGS",
     "build_discriminator",
     "build_generator",
+    "build_networks",
     "images_per_score",
 ]
 
@@ -44,6 +47,7 @@ __all__ = [
 ORIGINAL_SETTINGS = dict(
     dim=64, loss="wgan-gp", d_lr=3e-4, g_lr=1e-4, d_beta1=0.0, d_beta2=0.9, g_beta1=0.0,
     g_beta2=0.9, steps=100_000, checkpoint_every=1000, fid_every=1000,
+    spectral_norm="none",
 )
 CRITIC_HEADS = ("per_image", "original")
 _NOISE_DIM = 128
@@ -194,3 +198,30 @@ def build_discriminator(
     x = keras.layers.Dense(1, name="output_dense")(x)
     scores = keras.layers.Reshape((), name="scores")(x)
     return keras.Model(images, scores, name="discriminator")
+
+
+def build_networks(config, image_size: int) -> Networks:
+    """The registry's builder: the critic normalised by layer norm for ``wgan-gp`` (batch norm
+    otherwise), ``config.critic_head``, noise N(0, 1), samples in training mode (as the
+    original). Refuses a batch the original head cannot split on every replica."""
+    mixed = images_per_score(image_size, config.critic_head)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if config.batch_size % (mixed * replicas):
+        raise ValueError(
+            f"critic_head={config.critic_head} at {image_size}×{image_size} scores groups of "
+            f"{mixed} images on each of {replicas} replica(s): batch_size "
+            f"({config.batch_size}) must be a multiple of {mixed * replicas}")
+    batch_norm = "sync_batch" if config.sync_batch_norm else "batch"
+    generator = build_generator(image_size, config.dim, sync_batch_norm=config.sync_batch_norm)
+    return Networks(
+        generator=generator,
+        discriminator=build_discriminator(
+            image_size, config.dim, "layer" if config.loss == "wgan-gp" else batch_norm,
+            config.critic_head),
+        noise_dim=generator.input_shape[-1], noise_distribution="normal",
+        sample_in_training_mode=True)
+
+
+register(ModelEntry(
+    name="resnet", data="images", defaults=ORIGINAL_SETTINGS, build=build_networks,
+    description="the WGAN-GP ResNets of gan_64x64_FID.py (32×32 and 64×64)"))

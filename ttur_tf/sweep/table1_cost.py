@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from ttur_tf.gan import stack_critic_batches
+from ttur_tf.models.registry import model_entry
 from ttur_tf.training import build_gan
 from ttur_tf.training_flags import config_from_flagfile
 
@@ -131,9 +132,13 @@ class RowCost:
         return self.state_bytes + self.step_bytes
 
 
+def _is_text(config) -> bool:
+    return model_entry(config.model).data == "text"
+
+
 def _data(config, input_size: int, batch: int) -> tf.data.Dataset:
     rng = np.random.default_rng(0)
-    if config.model == "language":
+    if _is_text(config):
         rows = tf.one_hot(rng.integers(0, input_size, (2 * batch, config.seq_len)), input_size)
     else:
         rows = rng.uniform(-1, 1, (2 * batch, input_size, input_size, 3)).astype(np.float32)
@@ -147,11 +152,11 @@ def _config(flagfile: Path, overrides: dict):
 
 
 def _input_size(config) -> int:
-    return config.max_vocab_size if config.model == "language" else config.image_size
+    return config.max_vocab_size if _is_text(config) else config.image_size
 
 
 def _gan(config):
-    if config.model == "language":
+    if _is_text(config):
         return build_gan(config, vocab_size=config.max_vocab_size)
     return build_gan(config, image_size=config.image_size)
 
@@ -168,7 +173,7 @@ def _variable_bytes(gan) -> int:
 
 
 def _evaluations(config) -> int:
-    every = config.jsd_every if config.model == "language" else config.fid_every
+    every = config.jsd_every if _is_text(config) else config.fid_every
     return config.steps // every if every else 0
 
 
@@ -195,7 +200,7 @@ def measure_row_cost(name: str, flagfiles: dict[str, Path], inception_path: str 
     noise = tf.TensorSpec([1, gan.noise_dim], tf.float32)
     per_sample = graph_flops(tf.function(gan.generator).get_concrete_function(noise).graph)
     samples = config.fid_num_samples
-    if config.model == "language":
+    if _is_text(config):
         samples = config.jsd_num_batches * config.batch_size
     else:
         if inception_path is None:
