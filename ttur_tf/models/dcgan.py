@@ -18,6 +18,7 @@ from __future__ import annotations
 import keras
 
 from ttur_tf.models import check_image_size_and_width
+from ttur_tf.models.fused_batch_norm import FusedBatchNormalization
 from ttur_tf.models.registry import ModelEntry, Networks, register
 
 __all__ = ["NOISE_DIM", "ORIGINAL_SETTINGS", "build_discriminator", "build_generator",
@@ -40,8 +41,8 @@ def _normal():
 
 
 def _batch_norm(name: str, synchronized: bool):
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name,
-                                           synchronized=synchronized)
+    return FusedBatchNormalization(momentum=0.9, epsilon=1e-5, name=name,
+                                   synchronized=synchronized)
 
 
 def build_generator(image_size: int = 64, gf_dim: int = 64, noise_dim: int = NOISE_DIM,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import keras
 
+from ttur_tf.models.fused_batch_norm import FusedBatchNormalization
 from ttur_tf.models.registry import ModelEntry, Networks, register
 
 __all__ = ["NOISE_DIM", "PUBLISHED_SETTINGS", "build_discriminator", "build_generator",
@@ -48,8 +49,8 @@ def _conv(filters: int, kernel_size: int, name: str):
 
 
 def _batch_norm(name: str, synchronized: bool):
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=2e-5, synchronized=synchronized,
-                                           name=name)
+    return FusedBatchNormalization(momentum=0.9, epsilon=2e-5, synchronized=synchronized,
+                                   name=name)
 
 
 def _up_block(x, filters: int, name: str, synchronized: bool):

@@ -30,6 +30,7 @@ import keras
 import tensorflow as tf
 
 from ttur_tf.models import check_image_size_and_width
+from ttur_tf.models.fused_batch_norm import FusedBatchNormalization
 from ttur_tf.models.registry import ModelEntry, Networks, register
 
 __all__ = [
@@ -74,8 +75,8 @@ def _conv(filters: int, kernel_size: int, he_init: bool, use_bias: bool, name: s
 def _normalization(kind: str, name: str):
     if kind in ("batch", "sync_batch"):
         # sync_batch: statistics over the batches of all replicas of a tf.distribute strategy.
-        return keras.layers.BatchNormalization(epsilon=_BN_EPSILON, momentum=0.9, name=name,
-                                               synchronized=kind == "sync_batch")
+        return FusedBatchNormalization(epsilon=_BN_EPSILON, momentum=0.9, name=name,
+                                       synchronized=kind == "sync_batch")
     if kind == "layer":
         # groups=1: statistics over (H, W, C) of each image, scale and offset per channel (tflib).
         return keras.layers.GroupNormalization(groups=1, epsilon=_BN_EPSILON, name=name)
