@@ -122,9 +122,13 @@ class SpectralNorm(keras.layers.Wrapper):
 
 def spectrally_normalized(model: keras.Model) -> keras.Model:
     """A new functional ``model`` (fresh weights) in which every Dense, Conv and Embedding layer
-    is wrapped in ``SpectralNorm`` (named ``<layer>_sn``); other layers are copied as they are."""
+    is wrapped in ``SpectralNorm`` (named ``<layer>_sn``), a layer that offers a
+    ``spectrally_normalized_copy()`` (a block with kernels of its own, e.g. ``SelfAttention``)
+    is replaced by that copy, and other layers are copied as they are."""
 
     def clone(layer):
+        if hasattr(layer, "spectrally_normalized_copy"):
+            return layer.spectrally_normalized_copy()
         copy = layer.__class__.from_config(layer.get_config())
         if isinstance(layer, _WITH_KERNEL):
             return SpectralNorm(copy, name=f"{layer.name}_sn")
