@@ -50,12 +50,13 @@ def two_replicas():
 
 
 def trained(strategy, model, loss, n_critic, sync_batch_norm=True, steps=2,
-            update_rule="alternating", resume_from=None):
+            update_rule="alternating", resume_from=None, **settings):
     """A tiny GAN of ``model`` after ``steps`` steps on fixed data (from the start of the data,
-    after restoring ``resume_from`` if given), and its logged metrics."""
+    after restoring ``resume_from`` if given), and its logged metrics; ``settings``: more
+    ``TrainConfig`` fields."""
     config = TrainConfig("unused", "unused", model=model, loss=loss, n_critic=n_critic, dim=4,
                          batch_size=GLOBAL_BATCH, seq_len=8, adam_epsilon=1.0,
-                         sync_batch_norm=sync_batch_norm, update_rule=update_rule)
+                         sync_batch_norm=sync_batch_norm, update_rule=update_rule, **settings)
     rng = np.random.default_rng(0)
     if model == "language":
         data, sizes = tf.one_hot(rng.integers(0, 7, (64, 8)), 7), dict(vocab_size=7)
@@ -142,6 +143,23 @@ def test_two_replicas_compute_what_one_device_computes_with_the_same_global_batc
     assert int(two.step.numpy()) == 2  # once per step, not once per replica
     assert int(two.d_optimizer.iterations.numpy()) == 2 * n_critic
     assert int(two.g_optimizer.iterations.numpy()) == 1  # the first step trains the critic only
+
+
+# The parts after the paper: SNGAN's spectral norm (u written once per training call, the first
+# replica's value kept) and hinge loss, and BigGAN's orthogonal regularization (each replica adds
+# its share of the penalty). Heavy: building SNGAN for two replicas takes half a minute.
+@pytest.mark.slow
+@pytest.mark.heavy
+@pytest.mark.parametrize("model, loss, settings", [
+    ("sngan", "hinge", dict(spectral_norm="discriminator")),
+    ("dcgan", "dcgan", dict(ortho_reg=0.1, orthogonal_init=True)),
+])
+def test_two_replicas_train_the_later_parts_as_one_device_does(model, loss, settings):
+    one, one_history = trained(tf.distribute.get_strategy(), model, loss, 1, **settings)
+    two, two_history = trained(two_replicas(), model, loss, 1, **settings)
+    for name, values in one_history.items():
+        np.testing.assert_allclose(two_history[name], values, rtol=1e-4, err_msg=name)
+    assert_same_weights(one, two)  # spectral norm's u included
 
 
 # Extragradient restores both networks after its extrapolation on every replica; optimistic

@@ -154,6 +154,11 @@ class TrainConfig:
         None, "Spectral normalization (Miyato et al. 2018: the raw kernels trained, W/σ(W) in "
         "the forward pass) of every kernel of the discriminator, of both networks, or none.",
         choices=SPECTRAL_NORMS, per_model=True, shapes_networks=True)
+    orthogonal_init: bool = _setting(
+        False, "Draw every kernel of both networks from an orthogonal initializer (BigGAN).")
+    ortho_reg: float = _setting(
+        0.0, "β of BigGAN's orthogonal regularization of the generator's kernels, β·‖WWᵀ ⊙ "
+        "(1 − I)‖²_F per kernel (BigGAN: 1e-4); 0: off.", minimum=0.0)
     # Optimization: the two time scales
     loss: str | None = _setting(None, "GAN loss.",
                                 choices=tuple(sorted(losses.LOSSES)), per_model=True,

@@ -121,6 +121,11 @@ def _replicas() -> tuple[int, tf.Tensor | int]:
     return context.num_replicas_in_sync, context.replica_id_in_sync_group
 
 
+def replica_count() -> int:
+    """Replicas computing together in this context (1 outside a replica context)."""
+    return _replicas()[0]
+
+
 def global_mean(values: tf.Tensor) -> tf.Tensor:
     """The mean of ``values`` over the global batch: this replica's sum divided by the count of
     all replicas together (the plain mean on one device). Summing the gradients of every

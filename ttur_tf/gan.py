@@ -28,7 +28,7 @@ exactly the original's skipped update, without a conditional branch around the u
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import keras
 import numpy as np
@@ -85,6 +85,9 @@ class GAN(keras.Model):
             point), "optimistic" (each optimizer is given 2·g_t − g_{t−1}; the previous
             gradients of the whole batch are variables, ``previous_gradients``, for the
             checkpoint, which resumes on any number of replicas).
+        generator_penalty: a function of no arguments returning a term added to the loss the
+            generator's gradients are taken of (not to the logged ``g_loss``), e.g. BigGAN's
+            orthogonal regularization of its kernels; a replica's share under a strategy.
 
     Metrics returned by ``train_step`` (means since the trackers were last reset): ``d_loss`` (of
     the last critic update, including the regularizer, as the original prints it with λ·GP),
@@ -110,6 +113,7 @@ class GAN(keras.Model):
         instance_noise: float = 0.1,
         anneal_steps: int = 0,
         update_rule: str = "alternating",
+        generator_penalty: Callable[[], tf.Tensor] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -143,6 +147,7 @@ class GAN(keras.Model):
         if update_rule not in UPDATE_RULES:
             raise ValueError(f"update_rule must be one of {UPDATE_RULES}, got {update_rule!r}")
         self.update_rule = update_rule
+        self.generator_penalty = generator_penalty
         self.previous_gradients: dict[str, list[tf.Variable]] = {}
         # Completed steps; updated once per step, not once per replica.
         self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
@@ -387,7 +392,8 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             fake = self._fake(self.sample_noise(batch_size, draw=0))
             g_loss = self.gan_loss.g_loss(self._scores(self._seen_by_critic(fake, 0)))
-            scaled_loss = self.g_optimizer.scale_loss(g_loss)
+            penalized = g_loss + (self.generator_penalty() if self.generator_penalty else 0.0)
+            scaled_loss = self.g_optimizer.scale_loss(penalized)
         return tape.gradient(scaled_loss, self.generator.trainable_variables), g_loss
 
     def _apply_generator(self, gradients: list) -> None:

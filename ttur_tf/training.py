@@ -41,6 +41,7 @@ from ttur_tf.interrupts import Interrupted, PendingEvaluations, StopRequests
 from ttur_tf.metrics.image_metrics import collect_features, parse_metrics
 from ttur_tf.metrics.kid_schedule import KidAdaptiveSchedule
 from ttur_tf.metrics.ngram import NgramLanguageModel
+from ttur_tf.models.orthogonal import kernels_of, orthogonal_penalty, orthogonally_initialize
 from ttur_tf.models.registry import Networks, model_entry
 from ttur_tf.models.spectral_norm import spectrally_normalized
 from ttur_tf.run_lock import LOCK_FILE, RunLock
@@ -111,7 +112,18 @@ def _networks(config: TrainConfig, image_size: int | None, vocab_size: int | Non
     if config.spectral_norm == "both":
         networks = dataclasses.replace(networks,
                                        generator=spectrally_normalized(networks.generator))
+    if config.orthogonal_init:
+        orthogonally_initialize(networks.generator, config.seed)
+        orthogonally_initialize(networks.discriminator, config.seed + 1)
     return networks
+
+
+def _generator_penalty(config: TrainConfig, generator: keras.Model):
+    """BigGAN's orthogonal regularization of ``generator``'s kernels (None when off)."""
+    if not config.ortho_reg:
+        return None
+    kernels = kernels_of(generator)
+    return lambda: config.ortho_reg * orthogonal_penalty(kernels)
 
 
 def build_gan(config: TrainConfig, *, image_size: int | None = None,
@@ -129,7 +141,8 @@ def build_gan(config: TrainConfig, *, image_size: int | None = None,
               instance_noise=config.instance_noise, anneal_steps=config.steps,
               update_rule=config.update_rule, noise_dim=networks.noise_dim,
               noise_distribution=networks.noise_distribution,
-              sample_in_training_mode=networks.sample_in_training_mode)
+              sample_in_training_mode=networks.sample_in_training_mode,
+              generator_penalty=_generator_penalty(config, networks.generator))
     gan.compile(
         d_optimizer=_optimizer(config, config.d_lr, config.d_beta1, config.d_beta2),
         g_optimizer=_optimizer(config, config.g_lr, config.g_beta1, config.g_beta2),
