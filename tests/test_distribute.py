@@ -146,13 +146,15 @@ def test_two_replicas_compute_what_one_device_computes_with_the_same_global_batc
 
 
 # The parts after the paper: SNGAN's spectral norm (u written once per training call, the first
-# replica's value kept) and hinge loss, and BigGAN's orthogonal regularization (each replica adds
-# its share of the penalty). Heavy: building SNGAN for two replicas takes half a minute.
+# replica's value kept) and hinge loss, BigGAN's orthogonal regularization (each replica adds its
+# share of the penalty) and the generator's average (the first replica's value kept). Heavy:
+# building SNGAN for two replicas takes half a minute.
 @pytest.mark.slow
 @pytest.mark.heavy
 @pytest.mark.parametrize("model, loss, settings", [
     ("sngan", "hinge", dict(spectral_norm="discriminator")),
     ("dcgan", "dcgan", dict(ortho_reg=0.1, orthogonal_init=True)),
+    ("dcgan", "dcgan", dict(ema_decay=0.5)),
 ])
 def test_two_replicas_train_the_later_parts_as_one_device_does(model, loss, settings):
     one, one_history = trained(tf.distribute.get_strategy(), model, loss, 1, **settings)
@@ -160,6 +162,10 @@ def test_two_replicas_train_the_later_parts_as_one_device_does(model, loss, sett
     for name, values in one_history.items():
         np.testing.assert_allclose(two_history[name], values, rtol=1e-4, err_msg=name)
     assert_same_weights(one, two)  # spectral norm's u included
+    if one.generator_average is not None:
+        for expected, actual in zip(one.generator_average.averages,
+                                    two.generator_average.averages):
+            assert_close(actual.numpy(), expected.numpy(), expected.name)
 
 
 # Extragradient restores both networks after its extrapolation on every replica; optimistic

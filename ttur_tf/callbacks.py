@@ -223,7 +223,9 @@ class ImageMetricsEvaluator(_Evaluation):
     ``fid``, ``kid``, ``kid_std``, ``inception_score``, ``inception_score_std``, ``precision``,
     ``recall`` (the ones asked for), each scored one with ``best_<name>`` and ``best_<name>_step``;
     with a KID-adaptive ``schedule``, also its test (``lr_test_p_value``) and the learning rates
-    (``d_lr``, ``g_lr``), which it decays.
+    (``d_lr``, ``g_lr``), which it decays. With a generator average (``--ema_decay``) the
+    samples come from it, and its first evaluation in a process also scores the trained
+    generator itself, logged as ``<name>_no_average``: what the average buys.
 
     The best values are variables that a checkpoint keeps across restarts (``best_fid``,
     ``best_fid_step``; for the others, vectors ``best_scores`` and ``best_scores_step`` in the
@@ -262,6 +264,7 @@ class ImageMetricsEvaluator(_Evaluation):
         self.best_scores_step = tf.Variable([-1] * len(self.OTHER_SCORES), dtype=tf.int64,
                                             trainable=False, name="best_scores_step")
         self.last_scores: dict[str, float] = {}
+        self._compared_with_generator = False
 
     @property
     def tracked(self) -> dict[str, tf.Variable]:
@@ -296,21 +299,31 @@ class ImageMetricsEvaluator(_Evaluation):
         self.best_scores_step.assign(steps)
         return best
 
+    def _scores(self, step: int, average: bool) -> tuple[dict[str, float], object]:
+        collector = generated_features(
+            self.model, self.features, self.num_samples, self.sample_batch_size,
+            self.inception_batch_size, np.random.default_rng([self.seed, step]),
+            self.strategy, self.metrics, average)
+        if self.reference is None:
+            return {}, collector
+        return image_scores(self.metrics, collector.statistics(), self.reference,
+                            collector.logits, seed=self.seed), collector
+
     def evaluate(self, step: int) -> dict[str, float]:
         """The scores at ``step`` ({} on a worker without the reference, which only helps)."""
+        compare = self.model.generator_average is not None and not self._compared_with_generator
         with self._abandoned_on_signal(step):
-            collector = generated_features(
-                self.model, self.features, self.num_samples, self.sample_batch_size,
-                self.inception_batch_size, np.random.default_rng([self.seed, step]),
-                self.strategy, self.metrics)
+            scores, collector = self._scores(step, average=True)
+            without_average = self._scores(step, average=False)[0] if compare else {}
             if self.reference is None:
                 return {}
-            scores = image_scores(self.metrics, collector.statistics(), self.reference,
-                                  collector.logits, seed=self.seed)
+        self._compared_with_generator |= compare
         best = self._keep_best(scores, step)
         with writing_events(), self.writer.as_default(step=step):
             for name, value in scores.items():
                 tf.summary.scalar(name, value)
+            for name, value in without_average.items():
+                tf.summary.scalar(f"{name}_no_average", value)
             for name, (value, best_step) in best.items():
                 tf.summary.scalar(f"best_{name}", value)
                 tf.summary.scalar(f"best_{name}_step", best_step)
@@ -345,7 +358,8 @@ class JSDEvaluator(_Evaluation):
 
     The lowest value of each n so far (the paper reports the best JSD of a run) and its step are
     variables (``best_js``, ``best_js_step``, shape (N,)) that a checkpoint keeps; they are logged
-    as ``best_js1``…``best_jsN``.
+    as ``best_js1``…``best_jsN``. With a generator average the lines come from it, and its first
+    evaluation in a process also scores the trained generator (``js<n>_no_average``).
 
     Args:
         writer: the run's summary writer.
@@ -382,15 +396,23 @@ class JSDEvaluator(_Evaluation):
                                    name="best_js")
         self.best_js_step = tf.Variable(np.full(count, -1), dtype=tf.int64, trainable=False,
                                         name="best_js_step")
+        self._compared_with_generator = False
+
+    def _divergences(self, step: int, average: bool) -> tuple[list[float], np.ndarray]:
+        rng = np.random.default_rng([self.seed, step])
+        ids = np.concatenate([
+            np.argmax(batch, axis=-1).astype(np.int32)
+            for batch in self.model.sample_batches(self.num_samples, self.batch_size, rng,
+                                                   average)])
+        return [NgramLanguageModel(reference.n, ids).js_with(reference)
+                for reference in self.reference_models], ids
 
     def evaluate(self, step: int) -> list[float]:
-        rng = np.random.default_rng([self.seed, step])
+        compare = self.model.generator_average is not None and not self._compared_with_generator
         with self._abandoned_on_signal(step):
-            ids = np.concatenate([
-                np.argmax(batch, axis=-1).astype(np.int32)
-                for batch in self.model.sample_batches(self.num_samples, self.batch_size, rng)])
-            js = [NgramLanguageModel(reference.n, ids).js_with(reference)
-                  for reference in self.reference_models]
+            js, ids = self._divergences(step, average=True)
+            without_average = self._divergences(step, average=False)[0] if compare else []
+        self._compared_with_generator |= compare
         lines = self.decode(ids)
         improved = np.asarray(js) < self.best_js.numpy()
         self.best_js.assign(np.where(improved, js, self.best_js.numpy()))
@@ -399,6 +421,8 @@ class JSDEvaluator(_Evaluation):
             for reference, value, best in zip(self.reference_models, js, self.best_js.numpy()):
                 tf.summary.scalar(f"js{reference.n}", value)
                 tf.summary.scalar(f"best_js{reference.n}", best)
+            for reference, value in zip(self.reference_models, without_average):
+                tf.summary.scalar(f"js{reference.n}_no_average", value)
             # Indented lines: a Markdown code block, which shows the backtick padding verbatim.
             tf.summary.text("samples", "\n".join("    " + line for line in lines[:16]))
         samples_file = self.sample_dir / f"samples_{step}.txt"

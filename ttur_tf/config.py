@@ -159,6 +159,13 @@ class TrainConfig:
     ortho_reg: float = _setting(
         0.0, "β of BigGAN's orthogonal regularization of the generator's kernels, β·‖WWᵀ ⊙ "
         "(1 − I)‖²_F per kernel (BigGAN: 1e-4); 0: off.", minimum=0.0)
+    ema_decay: float = _setting(
+        0.0, "Decay of an exponential moving average of the generator's weights, kept next to "
+        "it and used for samples and metrics (BigGAN: 0.9999); 0: off.", minimum=0.0,
+        maximum=1.0, exclusive_maximum=True, shapes_networks=True)
+    ema_start_step: int = _setting(
+        0, "Steps during which the average is a copy of the generator (BigGAN: 20000).",
+        minimum=0)
     # Optimization: the two time scales
     loss: str | None = _setting(None, "GAN loss.",
                                 choices=tuple(sorted(losses.LOSSES)), per_model=True,

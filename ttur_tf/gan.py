@@ -88,6 +88,9 @@ class GAN(keras.Model):
         generator_penalty: a function of no arguments returning a term added to the loss the
             generator's gradients are taken of (not to the logged ``g_loss``), e.g. BigGAN's
             orthogonal regularization of its kernels; a replica's share under a strategy.
+        generator_average: a ``ttur_tf.generator_average.GeneratorAverage`` of ``generator``,
+            updated after every step; samples and metrics then come from it
+            (``generate_tensor(..., average=False)``: from the trained generator).
 
     Metrics returned by ``train_step`` (means since the trackers were last reset): ``d_loss`` (of
     the last critic update, including the regularizer, as the original prints it with λ·GP),
@@ -114,6 +117,7 @@ class GAN(keras.Model):
         anneal_steps: int = 0,
         update_rule: str = "alternating",
         generator_penalty: Callable[[], tf.Tensor] | None = None,
+        generator_average=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -148,6 +152,7 @@ class GAN(keras.Model):
             raise ValueError(f"update_rule must be one of {UPDATE_RULES}, got {update_rule!r}")
         self.update_rule = update_rule
         self.generator_penalty = generator_penalty
+        self.generator_average = generator_average
         self.previous_gradients: dict[str, list[tf.Variable]] = {}
         # Completed steps; updated once per step, not once per replica.
         self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
@@ -298,9 +303,11 @@ class GAN(keras.Model):
     def training_state(self) -> dict:
         """Everything training changes, by checkpoint key: both networks, both optimizers, the
         step and the update rule's state (``update_rule_state``)."""
+        average = ({"generator_average": self.generator_average}
+                   if self.generator_average is not None else {})
         return dict(generator=self.generator, discriminator=self.discriminator,
                     d_optimizer=self.d_optimizer, g_optimizer=self.g_optimizer, step=self.step,
-                    **self.update_rule_state)
+                    **self.update_rule_state, **average)
 
     @property
     def update_rule_state(self) -> dict[str, tf.Variable]:
@@ -446,6 +453,8 @@ class GAN(keras.Model):
             )
         values = self._both_players(real_batches)
         values.update(self._discriminator_updates(real_batches, first=1))
+        if self.generator_average is not None:
+            self.generator_average.update(self.step)
         self.step.assign_add(1)
         # Each replica holds its share of the global means; the trackers average over replicas.
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
@@ -462,20 +471,33 @@ class GAN(keras.Model):
     def _generate(self, noise):
         return tf.cast(self.generator(noise, training=self.sample_in_training_mode), tf.float32)
 
-    def generate_tensor(self, noise) -> tf.Tensor:
-        """Samples for the given noise (B, noise_dim) as a float32 tensor on the current device,
-        e.g. images in [-1, 1] (the generator in the sampling mode of the model's original)."""
-        return self._generate(tf.convert_to_tensor(noise, tf.float32))
+    @tf.function
+    def _generate_from_average(self, noise):
+        with self.generator_average.in_place():
+            return tf.cast(self.generator(noise, training=self.sample_in_training_mode),
+                           tf.float32)
 
-    def generate(self, noise) -> np.ndarray:
-        """Samples for the given noise (B, noise_dim), as float32 NumPy, e.g. images in [-1, 1]."""
-        return self.generate_tensor(noise).numpy()
+    def generate_tensor(self, noise, average: bool = True) -> tf.Tensor:
+        """Samples for the given noise (B, noise_dim) as a float32 tensor on the current device,
+        e.g. images in [-1, 1] (the generator in the sampling mode of the model's original),
+        from the generator's average if there is one and ``average``."""
+        noise = tf.convert_to_tensor(noise, tf.float32)
+        if average and self.generator_average is not None:
+            return self._generate_from_average(noise)
+        return self._generate(noise)
+
+    def generate(self, noise, average: bool = True) -> np.ndarray:
+        """Samples for the given noise (B, noise_dim), as float32 NumPy, e.g. images in [-1, 1]
+        (from the generator's average if there is one and ``average``)."""
+        return self.generate_tensor(noise, average).numpy()
 
     def sample_batches(
-        self, num_samples: int, batch_size: int, rng: np.random.Generator
+        self, num_samples: int, batch_size: int, rng: np.random.Generator, average: bool = True
     ) -> Iterator[np.ndarray]:
-        """Yields ``num_samples`` samples in batches of at most ``batch_size`` (noise from ``rng``)."""
+        """Yields ``num_samples`` samples in batches of at most ``batch_size`` (noise from ``rng``;
+        from the generator's average if there is one and ``average``)."""
         if num_samples < 1 or batch_size < 1:
             raise ValueError(f"num_samples and batch_size must be ≥ 1, got {num_samples}, {batch_size}")
         for start in range(0, num_samples, batch_size):
-            yield self.generate(self.numpy_noise(rng, min(batch_size, num_samples - start)))
+            yield self.generate(self.numpy_noise(rng, min(batch_size, num_samples - start)),
+                                average)

@@ -48,7 +48,8 @@ def to_uint8_like_the_original(images) -> tf.Tensor:
     return tf.cast(tf.clip_by_value((images + 1.0) * 127.5, 0.0, 255.0), tf.uint8)
 
 
-def _replica_features(gan, features, inception_batch_size: int, with_logits: bool):
+def _replica_features(gan, features, inception_batch_size: int, with_logits: bool,
+                      average: bool):
     """The function each replica runs on its block of noise (eagerly, one thread per replica:
     ``features`` may be any callable, e.g. NumPy-based): its pool_3 features and, for the
     Inception Score, class logits (an empty (0, 0) tensor otherwise)."""
@@ -61,7 +62,7 @@ def _replica_features(gan, features, inception_batch_size: int, with_logits: boo
     def run(noise):
         if noise.shape[0] == 0:  # a last call with fewer rows than replicas
             return tf.zeros([0, 0]), tf.zeros([0, 0])
-        images = to_uint8_like_the_original(gan.generate_tensor(noise))
+        images = to_uint8_like_the_original(gan.generate_tensor(noise, average))
         parts = [features_of(images[start:start + inception_batch_size])
                  for start in range(0, int(images.shape[0]), inception_batch_size)]
         return tuple(tf.concat([tf.convert_to_tensor(part[index]) for part in parts], axis=0)
@@ -73,7 +74,7 @@ def _replica_features(gan, features, inception_batch_size: int, with_logits: boo
 def generated_features(gan, features, num_samples: int, sample_batch_size: int,
                        inception_batch_size: int, rng: np.random.Generator,
                        strategy: tf.distribute.Strategy | None = None,
-                       metrics=("fid",)) -> FeatureCollector:
+                       metrics=("fid",), average: bool = True) -> FeatureCollector:
     """What ``metrics`` need of ``num_samples`` generated images, computed over all replicas.
 
     Args:
@@ -89,6 +90,7 @@ def generated_features(gan, features, num_samples: int, sample_batch_size: int,
         strategy: where to compute (default: the current strategy, one device outside any).
         metrics: names from ``ttur_tf.metrics.image_metrics.METRICS``; with several workers,
             only "fid" (moments merge across hosts, features would have to be gathered).
+        average: sample the generator's average if the GAN keeps one (else the generator).
 
     Returns:
         The collector: the moments of every sample's features, the same on every worker, and
@@ -110,7 +112,8 @@ def generated_features(gan, features, num_samples: int, sample_batch_size: int,
     if _workers(strategy) > 1 and collector.metrics != ("fid",):
         raise ValueError("with several workers only fid is computed (kid, is and pr need every "
                          "sample's features on one host)")
-    replica_fn = _replica_features(gan, features, inception_batch_size, collector.needs_logits)
+    replica_fn = _replica_features(gan, features, inception_batch_size, collector.needs_logits,
+                                   average)
     for start in range(0, num_samples, sample_batch_size):
         noise = gan.numpy_noise(rng, min(sample_batch_size, num_samples - start))
         block = -(-noise.shape[0] // replicas)  # rows per replica; the last replica's may be

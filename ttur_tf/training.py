@@ -37,6 +37,7 @@ from ttur_tf.errors import CheckpointError
 from ttur_tf.files import check_writable_folder, remove_stale_temporaries, write_bytes_atomically
 from ttur_tf.fid import InceptionFeatures, compute_statistics, load_statistics
 from ttur_tf.gan import GAN, stack_critic_batches
+from ttur_tf.generator_average import GeneratorAverage
 from ttur_tf.interrupts import Interrupted, PendingEvaluations, StopRequests
 from ttur_tf.metrics.image_metrics import collect_features, parse_metrics
 from ttur_tf.metrics.kid_schedule import KidAdaptiveSchedule
@@ -142,7 +143,10 @@ def build_gan(config: TrainConfig, *, image_size: int | None = None,
               update_rule=config.update_rule, noise_dim=networks.noise_dim,
               noise_distribution=networks.noise_distribution,
               sample_in_training_mode=networks.sample_in_training_mode,
-              generator_penalty=_generator_penalty(config, networks.generator))
+              generator_penalty=_generator_penalty(config, networks.generator),
+              generator_average=(GeneratorAverage(networks.generator, config.ema_decay,
+                                                  config.ema_start_step)
+                                 if config.ema_decay else None))
     gan.compile(
         d_optimizer=_optimizer(config, config.d_lr, config.d_beta1, config.d_beta2),
         g_optimizer=_optimizer(config, config.g_lr, config.g_beta1, config.g_beta2),
