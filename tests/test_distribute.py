@@ -147,7 +147,8 @@ def test_two_replicas_compute_what_one_device_computes_with_the_same_global_batc
 
 # The parts after the paper: SNGAN's spectral norm (u written once per training call, the first
 # replica's value kept) and hinge loss, BigGAN's orthogonal regularization (each replica adds its
-# share of the penalty) and the generator's average (the first replica's value kept). Heavy:
+# share of the penalty), the generator's average (the first replica's value kept) and DiffAugment
+# (each replica its rows of one global draw). Heavy:
 # building SNGAN for two replicas takes half a minute.
 @pytest.mark.slow
 @pytest.mark.heavy
@@ -155,6 +156,7 @@ def test_two_replicas_compute_what_one_device_computes_with_the_same_global_batc
     ("sngan", "hinge", dict(spectral_norm="discriminator")),
     ("dcgan", "dcgan", dict(ortho_reg=0.1, orthogonal_init=True)),
     ("dcgan", "dcgan", dict(ema_decay=0.5)),
+    ("dcgan", "dcgan", dict(diffaugment="color,translation,cutout")),
 ])
 def test_two_replicas_train_the_later_parts_as_one_device_does(model, loss, settings):
     one, one_history = trained(tf.distribute.get_strategy(), model, loss, 1, **settings)

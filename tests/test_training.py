@@ -116,9 +116,10 @@ class CrashAt(keras.callbacks.Callback):
 
 @pytest.mark.slow
 def test_resuming_after_a_crash_continues_like_an_uninterrupted_run(tmp_path, image_npz):
-    # The image pipeline's resume offset with n_critic 2; the gradient penalty's noise and the
-    # language pipeline resume in test_language.py.
-    settings = dict(model="dcgan", n_critic=2, steps=5)
+    # The image pipeline's resume offset with n_critic 2, DiffAugment's draws and the generator's
+    # average; the gradient penalty's noise and the language pipeline resume in test_language.py.
+    settings = dict(model="dcgan", n_critic=2, steps=5, diffaugment="color,translation,cutout",
+                    ema_decay=0.5)
     uninterrupted = tiny_config(tmp_path / "a", image_npz, **settings)
     train(uninterrupted)
     interrupted = tiny_config(tmp_path / "b", image_npz, **settings)

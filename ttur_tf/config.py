@@ -20,7 +20,7 @@ import json
 import typing
 from pathlib import Path
 
-from ttur_tf import losses
+from ttur_tf import augment, losses
 from ttur_tf.data import text as text_data
 from ttur_tf.distribute import STRATEGIES
 from ttur_tf.metrics import image_metrics
@@ -159,6 +159,10 @@ class TrainConfig:
     ortho_reg: float = _setting(
         0.0, "β of BigGAN's orthogonal regularization of the generator's kernels, β·‖WWᵀ ⊙ "
         "(1 − I)‖²_F per kernel (BigGAN: 1e-4); 0: off.", minimum=0.0)
+    diffaugment: str = _setting(
+        "", "DiffAugment policies applied to every image the discriminator sees, real and "
+        "generated: any of color, translation, cutout, comma-separated (Zhao et al. 2020: all "
+        "three for small datasets); empty: none.")
     ema_decay: float = _setting(
         0.0, "Decay of an exponential moving average of the generator's weights, kept next to "
         "it and used for samples and metrics (BigGAN: 0.9999); 0: off.", minimum=0.0,
@@ -327,6 +331,10 @@ class TrainConfig:
                 raise ValueError(
                     f"lr_schedule=kid_adaptive: fid_num_samples ({config.fid_num_samples}) must be "
                     f"at least lr_test_samples ({config.lr_test_samples})")
+        augment.parse_policies(config.diffaugment)
+        if config.diffaugment and text:
+            raise ValueError(f"diffaugment={config.diffaugment} augments images: model "
+                             f"{config.model} trains on text")
         if config.critic_head != "per_image" and config.model != "resnet":
             raise ValueError(f"critic_head={config.critic_head} is a head of the ResNet critic "
                              f"(model=resnet), not of model={config.model}")

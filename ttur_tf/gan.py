@@ -45,6 +45,7 @@ UPDATE_RULES = ("alternating", "simultaneous", "extragradient", "optimistic")
 # Instance noise is drawn from its own stateless stream (seed + this, step, draw), so that turning
 # it on leaves every other draw of a run as it was.
 _INSTANCE_NOISE_STREAM = 1 << 32
+_AUGMENT_STREAM = 2 << 32  # DiffAugment's draws: another stream of the same seed
 _METRICS_OF_EVERY_LOSS = ("d_loss", "g_loss")
 
 
@@ -88,6 +89,9 @@ class GAN(keras.Model):
         generator_penalty: a function of no arguments returning a term added to the loss the
             generator's gradients are taken of (not to the logged ``g_loss``), e.g. BigGAN's
             orthogonal regularization of its kernels; a replica's share under a strategy.
+        augment: (samples, seed) → samples, applied to every batch the critic sees, real and
+            generated, in both players' updates (``ttur_tf.augment.diff_augment``); ``seed``
+            (int64 (2,)) is a function of the run's seed, the step and the draw.
         generator_average: a ``ttur_tf.generator_average.GeneratorAverage`` of ``generator``,
             updated after every step; samples and metrics then come from it
             (``generate_tensor(..., average=False)``: from the trained generator).
@@ -118,6 +122,7 @@ class GAN(keras.Model):
         update_rule: str = "alternating",
         generator_penalty: Callable[[], tf.Tensor] | None = None,
         generator_average=None,
+        augment: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -153,6 +158,7 @@ class GAN(keras.Model):
         self.update_rule = update_rule
         self.generator_penalty = generator_penalty
         self.generator_average = generator_average
+        self.augment = augment
         self.previous_gradients: dict[str, list[tf.Variable]] = {}
         # Completed steps; updated once per step, not once per replica.
         self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
@@ -229,8 +235,12 @@ class GAN(keras.Model):
         return sigma * tf.maximum(left, 0.0)
 
     def _seen_by_critic(self, samples: tf.Tensor, draw: int) -> tf.Tensor:
-        """``samples`` with instance noise added (this replica's rows of a global draw), or as
-        they are for the other regularizers."""
+        """``samples`` as the critic sees them: augmented if the GAN augments, with instance
+        noise added for that regularizer (each this replica's rows of a global draw)."""
+        if self.augment is not None:
+            samples = self.augment(samples, tf.stack([
+                tf.constant(self.seed + _AUGMENT_STREAM, tf.int64),
+                self.step * self._draws_per_step + tf.cast(draw, tf.int64)]))
         if self.regularizer != "instance_noise":
             return samples
 

@@ -27,6 +27,7 @@ import tensorflow as tf
 from absl import logging
 from tensorboard.plugins.hparams import api as hparams_api
 
+from ttur_tf import augment
 from ttur_tf import callbacks as callbacks_lib
 from ttur_tf.checkpoints import RunCheckpoints, checkpoint_files
 from ttur_tf.config import TrainConfig, settings_that_changed
@@ -119,6 +120,14 @@ def _networks(config: TrainConfig, image_size: int | None, vocab_size: int | Non
     return networks
 
 
+def _augmentation(config: TrainConfig):
+    """DiffAugment with ``config.diffaugment``'s policies (None when empty)."""
+    policies = augment.parse_policies(config.diffaugment)
+    if not policies:
+        return None
+    return lambda images, seed: augment.diff_augment(images, policies, seed)
+
+
 def _generator_penalty(config: TrainConfig, generator: keras.Model):
     """BigGAN's orthogonal regularization of ``generator``'s kernels (None when off)."""
     if not config.ortho_reg:
@@ -146,7 +155,8 @@ def build_gan(config: TrainConfig, *, image_size: int | None = None,
               generator_penalty=_generator_penalty(config, networks.generator),
               generator_average=(GeneratorAverage(networks.generator, config.ema_decay,
                                                   config.ema_start_step)
-                                 if config.ema_decay else None))
+                                 if config.ema_decay else None),
+              augment=_augmentation(config))
     gan.compile(
         d_optimizer=_optimizer(config, config.d_lr, config.d_beta1, config.d_beta2),
         g_optimizer=_optimizer(config, config.g_lr, config.g_beta1, config.g_beta2),
