@@ -4,7 +4,7 @@
         [--h_theta=0.1] [--h_psi=0.1] [--gamma=1] [--noise=1] [--iterations=3000]
         [--out_dir=toy_dirac]
 
-Each method is LOSS/RULE/REGULARIZER (ttur_tf.toy_dirac). For each it runs the trajectory from
+Each method is LOSS/RULE/REGULARIZER (ttur_tf.toy.dirac). For each it runs the trajectory from
 (θ, ψ) = (1, 1) with the step sizes (h_θ, h_ψ) (two time scales when they differ), writes
 ``dirac_trajectories.csv`` (method, iteration, theta, psi, distance) and, with matplotlib,
 ``dirac.png`` (the paths and the distance to the equilibrium), and prints a table: the spectral
@@ -19,8 +19,8 @@ from absl import flags
 
 from ttur_tf import cli, plots
 from ttur_tf.files import check_writable_folder, write_bytes_atomically
-from ttur_tf.toy_rules import predicted_outcome
-from ttur_tf.toy_dirac import (
+from ttur_tf.toy.rules import predicted_outcome
+from ttur_tf.toy.dirac import (
     LOSSES, REGULARIZERS, UPDATE_RULES, DiracGame, equilibrium_is_stationary, run_dirac,
     spectral_radius, update_jacobian,
 )

@@ -3,9 +3,10 @@
     python scripts/toy_saddle.py [--seed=0] [--n_iter=5000] [--sigma=1] [--out_dir=toy_saddle]
         [--rules=alternating,simultaneous,extragradient,optimistic]
 
-Runs the four settings of the figure (ttur_tf.toy.SETTINGS) with each update rule (default: the
-notebook's, alternating) and the same noise seed and writes ``saddle_curves.csv`` (setting, rule,
-iteration, x, y, objective, distance) and, with matplotlib, ``saddle.png``: per run the objective,
+Runs the four settings of the figure (ttur_tf.toy.saddle.SETTINGS) with each update rule
+(default: the notebook's, alternating) and the same noise seed and writes ``saddle_curves.csv``
+(setting, rule, iteration, x, y, objective, distance) and, with matplotlib, ``saddle.png``: per
+run the objective,
 the distance to the saddle and the (x, y) path. Prints a table: per run the spectral radius of
 the noise-free update at the saddle and what it predicts, the first iteration within 0.1 of the
 saddle and the mean distance over the last 500 iterations.
@@ -17,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from absl import flags
 
-from ttur_tf import cli, plots, toy, toy_rules
+from ttur_tf import cli, plots
+from ttur_tf.toy import rules, saddle
 from ttur_tf.files import check_writable_folder, write_bytes_atomically
 
 
@@ -28,9 +30,9 @@ def define_flags(flag_values: flags.FlagValues) -> None:
     flags.DEFINE_float("sigma", 1.0, "Standard deviation of the gradient noise.", lower_bound=0.0,
                        **fv)
     flags.DEFINE_list("rules", ["alternating"], "Update rules, comma-separated, of "
-                      f"{toy_rules.UPDATE_RULES}; alternating is the notebook's.", **fv)
-    flags.register_validator("rules", lambda rules: bool(rules) and set(rules) <= set(
-        toy_rules.UPDATE_RULES), f"--rules: one or more of {toy_rules.UPDATE_RULES}", **fv)
+                      f"{rules.UPDATE_RULES}; alternating is the notebook's.", **fv)
+    flags.register_validator("rules", lambda names: bool(names) and set(names) <= set(
+        rules.UPDATE_RULES), f"--rules: one or more of {rules.UPDATE_RULES}", **fv)
     flags.DEFINE_string("out_dir", "toy_saddle", "Folder for saddle_curves.csv and saddle.png.",
                         **fv)
 
@@ -40,8 +42,8 @@ def write_csv(runs: dict, path: Path) -> None:
     text.write("setting,rule,iteration,x,y,objective,distance\n")
     for (name, rule), run in runs.items():
         with np.errstate(over="ignore", invalid="ignore"):  # a diverged run holds inf / nan
-            columns = (run.x, run.y, toy.objective(run.x, run.y),
-                       toy.distance_to_saddle(run.x, run.y))
+            columns = (run.x, run.y, saddle.objective(run.x, run.y),
+                       saddle.distance_to_saddle(run.x, run.y))
         for i, values in enumerate(zip(*(column.tolist() for column in columns))):
             text.write(f"{name},{rule},{i}," + ",".join(map(repr, values)) + "\n")
     write_bytes_atomically(path, text.getvalue().encode())
@@ -53,7 +55,7 @@ def write_png(runs: dict, path: Path) -> bool:
         return False
     figure, axes = panels
     for row, ((name, rule), run) in enumerate(runs.items()):
-        lr_x, lr_y = toy.SETTINGS[name]
+        lr_x, lr_y = saddle.SETTINGS[name]
         axes[row, 0].plot(run.objective)
         axes[row, 0].axhline(100.0, color="red", linewidth=0.5)
         finite = np.isfinite(run.distance)  # a diverged run is drawn until it overflows
@@ -73,18 +75,18 @@ def main(argv, flag_values: flags.FlagValues) -> None:
     out_dir = Path(fv.out_dir)
     with cli.user_errors_exit():
         check_writable_folder(out_dir)
-        runs = {(name, rule): toy.run_saddle(lr_x, lr_y, fv.n_iter, fv.sigma,
+        runs = {(name, rule): saddle.run_saddle(lr_x, lr_y, fv.n_iter, fv.sigma,
                                              np.random.default_rng(fv.seed), rule=rule)
-                for name, (lr_x, lr_y) in toy.SETTINGS.items() for rule in fv.rules}
+                for name, (lr_x, lr_y) in saddle.SETTINGS.items() for rule in fv.rules}
         write_csv(runs, out_dir / "saddle_curves.csv")
         wrote_png = write_png(runs, out_dir / "saddle.png")
     tail = min(500, fv.n_iter)
-    print(f"sigma {fv.sigma:g}, {fv.n_iter} iterations from {toy.START}, noise seed {fv.seed}")
+    print(f"sigma {fv.sigma:g}, {fv.n_iter} iterations from {saddle.START}, noise seed {fv.seed}")
     print(f"{'setting':12s} {'rule':14s} {'rho':>9s}  {'predicts':9s}  {'first within 0.1':>16s}  "
           f"mean distance, last {tail}")
     for (name, rule), run in runs.items():
-        radius = toy.saddle_spectral_radius(rule, *toy.SETTINGS[name])
-        print(f"{name:12s} {rule:14s} {radius:9.4f}  {toy_rules.predicted_outcome(radius):9s}  "
+        radius = saddle.saddle_spectral_radius(rule, *saddle.SETTINGS[name])
+        print(f"{name:12s} {rule:14s} {radius:9.4f}  {rules.predicted_outcome(radius):9s}  "
               f"{run.first_iteration_within(0.1):16g}  {run.distance[-tail:].mean():.4g}")
     print("rho: the spectral radius of one noise-free update's Jacobian at the saddle; "
           "< 1 converges locally (the noise keeps a converging run near it)")

@@ -4,7 +4,7 @@ predicts (Mescheder et al. 2018; Gidel et al. 2019; Daskalakis et al. 2018)."""
 import numpy as np
 import pytest
 
-from ttur_tf.toy_dirac import (
+from ttur_tf.toy.dirac import (
     DiracGame, equilibrium_is_stationary, run_dirac, spectral_radius, update_jacobian,
 )
 

@@ -1,5 +1,5 @@
 """The update rules of two-player games on a plane, shared by the toy experiments (the saddle of
-``ttur_tf.toy`` and the Dirac-GAN of ``ttur_tf.toy_dirac``).
+``ttur_tf.toy.saddle`` and the Dirac-GAN of ``ttur_tf.toy.dirac``).
 
 A game is given by its *field*: ``field(point, iteration, evaluation)`` maps a point (a, b) —
 float64 (2,) — to (the first player's descent direction, the second player's ascent direction),

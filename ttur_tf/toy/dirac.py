@@ -18,7 +18,7 @@ decides what each rule does near it: an update map with step sizes h = (h_θ, h_
 M, and the iterates converge when the spectral radius ρ(M) < 1, spiral out when ρ(M) > 1, and
 circle when ρ(M) = 1 (``update_jacobian``, ``spectral_radius``).
 
-The update rules (``ttur_tf.toy_rules``: simultaneous, alternating — the generator first —,
+The update rules (``ttur_tf.toy.rules``: simultaneous, alternating — the generator first —,
 extragradient, optimistic) take a step size per player, so one or two time scales.
 
 Regularizers of the discriminator: ``none``; ``r1`` and ``r2`` (γ/2·‖∇ₓD‖² on real or fake
@@ -34,8 +34,8 @@ import dataclasses
 import numpy as np
 from scipy import special
 
-from ttur_tf import toy_rules
-from ttur_tf.toy_rules import UPDATE_RULES, spectral_radius
+from ttur_tf.toy import rules
+from ttur_tf.toy.rules import UPDATE_RULES, spectral_radius
 
 __all__ = [
     "LOSSES",
@@ -123,7 +123,7 @@ def run_dirac(game: DiracGame, rule: str, steps: tuple[float, float], start=(1.0
     Raises:
         ValueError: an unknown rule or non-positive step sizes.
     """
-    return toy_rules.play(_field_of(game), rule, steps, start, iterations)
+    return rules.play(_field_of(game), rule, steps, start, iterations)
 
 
 def equilibrium_is_stationary(game: DiracGame, delta: float = 1e-9) -> bool:
@@ -138,4 +138,4 @@ def update_jacobian(game: DiracGame, rule: str, steps: tuple[float, float],
                     delta: float = 1e-6) -> np.ndarray:
     """The Jacobian of one update at the equilibrium (central differences). For ``optimistic``
     the state is (θ, ψ, v_{t−1}): a 4 × 4 matrix; 2 × 2 otherwise."""
-    return toy_rules.update_jacobian(_field_of(game), rule, steps, delta=delta)
+    return rules.update_jacobian(_field_of(game), rule, steps, delta=delta)

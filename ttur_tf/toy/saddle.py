@@ -14,7 +14,7 @@ With lr_x = 0.01 the x step multiplies x by 1 − 2·lr_x·(100 − y²) ≈ −
 saddle instead of settling, whereas a slow x lets y equilibrate first (the paper's argument).
 
 Beyond the notebook, ``run_saddle(..., rule=...)`` plays the same game with the other update
-rules of ``ttur_tf.toy_rules`` (simultaneous, extragradient, optimistic), each with the two
+rules of ``ttur_tf.toy.rules`` (simultaneous, extragradient, optimistic), each with the two
 learning rates, and ``saddle_spectral_radius`` predicts what each does near the saddle.
 """
 
@@ -24,7 +24,7 @@ import dataclasses
 
 import numpy as np
 
-from ttur_tf import toy_rules
+from ttur_tf.toy import rules
 
 __all__ = [
     "SETTINGS",
@@ -78,7 +78,7 @@ class SaddleTrajectory:
 
 
 def _noisy_field(noise: np.ndarray):
-    """The saddle's field for ``toy_rules``: (−∂f/∂x, ∂f/∂y) plus the noise of the iteration's
+    """The saddle's field for ``rules``: (−∂f/∂x, ∂f/∂y) plus the noise of the iteration's
     ``evaluation``-th gradient (``noise``: (n_iter, evaluations, 2), x then y)."""
     def field(point, iteration, evaluation):
         x, y = point
@@ -96,7 +96,7 @@ def run_saddle(
     start: tuple[float, float] = START,
     rule: str = "alternating",
 ) -> SaddleTrajectory:
-    """Noisy descent on x / ascent on y with an update rule of ``ttur_tf.toy_rules``.
+    """Noisy descent on x / ascent on y with an update rule of ``ttur_tf.toy.rules``.
 
     The default, ``alternating``, is the notebook's order: x first, then y with the new x, the
     noise drawn x then y. Every gradient evaluation gets its own noise, so extragradient draws
@@ -108,17 +108,17 @@ def run_saddle(
         sigma: standard deviation of the gradient noise (≥ 0).
         rng: the noise source (default: a fresh unseeded generator).
         start: the initial (x, y).
-        rule: one of ``toy_rules.UPDATE_RULES``.
+        rule: one of ``rules.UPDATE_RULES``.
     """
     if lr_x <= 0 or lr_y <= 0 or n_iter < 1 or sigma < 0:
         raise ValueError(f"need lr_x, lr_y > 0, n_iter ≥ 1, sigma ≥ 0; got {lr_x}, {lr_y}, "
                          f"{n_iter}, {sigma}")
-    if rule not in toy_rules.UPDATE_RULES:
-        raise ValueError(f"rule must be one of {toy_rules.UPDATE_RULES}, got {rule!r}")
+    if rule not in rules.UPDATE_RULES:
+        raise ValueError(f"rule must be one of {rules.UPDATE_RULES}, got {rule!r}")
     rng = rng or np.random.default_rng()
-    shape = (n_iter, toy_rules.evaluations_per_iteration(rule), 2)
+    shape = (n_iter, rules.evaluations_per_iteration(rule), 2)
     noise = rng.normal(scale=sigma, size=shape) if sigma else np.zeros(shape)
-    path = toy_rules.play(_noisy_field(noise), rule, (lr_x, lr_y), start, n_iter)
+    path = rules.play(_noisy_field(noise), rule, (lr_x, lr_y), start, n_iter)
     return SaddleTrajectory(path[:, 0].copy(), path[:, 1].copy())
 
 
@@ -128,4 +128,4 @@ def saddle_spectral_radius(rule: str, lr_x: float, lr_y: float) -> float:
     by 1 − 200·lr_x (ρ = 1 at lr_x = 0.01: x keeps oscillating); extragradient by
     1 − 200·lr_x + (200·lr_x)², which is 3 at lr_x = 0.01."""
     field = _noisy_field(np.zeros((1, 2, 2)))
-    return toy_rules.spectral_radius(toy_rules.update_jacobian(field, rule, (lr_x, lr_y)))
+    return rules.spectral_radius(rules.update_jacobian(field, rule, (lr_x, lr_y)))
