@@ -21,9 +21,8 @@ Rows, each in its TTUR setting (one generator and one critic update per iteratio
 
 Per row, one process builds the original and each variant of ours (``default``; ``xla``:
 ``--jit_compile``; ``mixed_bfloat16``/``mixed_float16``: ``--mixed_precision``), warms each up
-(tracing, compilation), then times them in alternating blocks of the same number of iterations
-(``--block_seconds`` of the original's pace), ``--rounds`` times; the median block gives
-iterations/s. Peak RSS is measured per implementation in a fresh process of its own (build, warm
+(tracing, compilation), then times them in alternating blocks of about ``--block_seconds`` each
+(iterations at each one's own pace), ``--rounds`` times; the median block gives iterations/s. Peak RSS is measured per implementation in a fresh process of its own (build, warm
 up, one block). Both sides train on fixed random batches held in memory: no input pipeline.
 """
 
@@ -51,7 +50,8 @@ flags.DEFINE_list("rows", list(ROWS), f"Rows to measure: {', '.join(ROWS)}.")
 flags.DEFINE_list("variants", ["default", "xla", "mixed_bfloat16"],
                   "Variants of ours: default, xla, mixed_bfloat16, mixed_float16.")
 flags.DEFINE_integer("rounds", 3, "Alternating rounds of timed blocks.")
-flags.DEFINE_float("block_seconds", 20.0, "Length of a timed block at the original's pace.")
+flags.DEFINE_float("block_seconds", 15.0, "Length of a timed block (iterations at each "
+                   "implementation's own pace).")
 flags.DEFINE_integer("warmup", 2, "Untimed iterations of each implementation first.")
 flags.DEFINE_integer("vocab_size", 2048, "Characters in the language row's charmap.")
 flags.DEFINE_bool("memory", True, "Also measure each implementation's peak RSS alone.")
@@ -149,14 +149,16 @@ def measure(job):
     _start_eager_runtime()
     runs = {name: _build(name, job["row"], job["vocab_size"]) for name in implementations}
     warmup = {name: _timed(runs[name], job["warmup"]) for name in implementations}
-    pace = _timed(runs["original"], 1)
-    steps = max(2, math.ceil(job["block_seconds"] / pace))
+    # Each its own number of iterations per block, about block_seconds at its own pace: a
+    # pathological variant (XLA on some models here) must not stretch every block.
+    steps = {name: max(1, math.ceil(job["block_seconds"] / _timed(runs[name], 1)))
+             for name in implementations}
     blocks = {name: [] for name in implementations}
     for _ in range(job["rounds"]):
         for name in implementations:
-            blocks[name].append(_timed(runs[name], steps))
+            blocks[name].append(_timed(runs[name], steps[name]) / steps[name])
     report(steps=steps, warmup=warmup,
-           rates={name: steps / statistics.median(seconds) for name, seconds in blocks.items()})
+           rates={name: 1 / statistics.median(seconds) for name, seconds in blocks.items()})
 
 
 def main(argv):
@@ -185,15 +187,15 @@ def main(argv):
         speed = measure_in_fresh_process(
             __file__, kind="speed", row=row, variants=FLAGS.variants, rounds=FLAGS.rounds,
             block_seconds=FLAGS.block_seconds, warmup=FLAGS.warmup, vocab_size=FLAGS.vocab_size)
-        print(f"{row}: {ROWS[row][1]}; ours {ROWS[row][0]}; {speed['steps']} iterations per "
-              f"block, {FLAGS.rounds} rounds", flush=True)
+        print(f"{row}: {ROWS[row][1]}; ours {ROWS[row][0]}; {FLAGS.rounds} rounds of blocks of "
+              f"about {FLAGS.block_seconds:g} s", flush=True)
         peaks = {}
         for name, rate in speed["rates"].items():
             if FLAGS.memory:
                 peaks[name] = measure_in_fresh_process(
                     __file__, kind="memory", implementation=name, row=row,
                     vocab_size=FLAGS.vocab_size, warmup=FLAGS.warmup,
-                    steps=speed["steps"])["peak_mib"]
+                    steps=speed["steps"][name])["peak_mib"]
             ratio = rate / speed["rates"]["original"]
             memory = (f"{peaks[name]:9.0f} {peaks[name] / peaks['original']:6.2f}×"
                       if peaks else f"{'':9s} {'':7s}")
