@@ -42,6 +42,8 @@ def two_folders(tmp_path_factory):
 
 
 @pytest.mark.filterwarnings("ignore:only|the covariances")
+# Heavy: test_image_metrics.py checks the same last line (with every metric) in CI.
+@pytest.mark.heavy
 def test_fid_script_prints_the_library_value_last(two_folders, standin_graph_path):
     real, fake = two_folders
     code, out, err = run_script_in_process("fid.py", real, fake,

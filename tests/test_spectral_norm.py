@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import TWO_DEVICES
+from ttur_tf.distribute import make_strategy
 from ttur_tf.models.spectral_norm import SpectralNorm
 
 RNG = np.random.default_rng(0)
@@ -188,8 +189,10 @@ def test_two_replicas_hold_the_same_u_as_one_device():
     u = _unit(RNG.normal(size=6)).astype(np.float32)
     (one_u,), one_kernel = _train_two_steps(tf.distribute.OneDeviceStrategy("/cpu:0"), inputs,
                                             kernel, u)
+    # The process's one mirrored strategy over these devices (a second would share its
+    # collective keys: make_strategy's docstring).
     two_u, two_kernel = _train_two_steps(
-        tf.distribute.MirroredStrategy(TWO_DEVICES.split(",")), inputs, kernel, u)
+        make_strategy("mirrored", tuple(TWO_DEVICES.split(","))), inputs, kernel, u)
     assert len(two_u) == 2
     np.testing.assert_array_equal(two_u[0], two_u[1])
     np.testing.assert_allclose(two_u[0], one_u, rtol=1e-5, atol=1e-6)

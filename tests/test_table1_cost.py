@@ -31,30 +31,41 @@ def test_hours_here_of_a_run_without_evaluations_is_steps_times_the_measured_ite
     assert cost.memory_bytes == 15
 
 
-def test_the_script_prints_each_rows_estimate_labelled_as_such_and_writes_the_numbers(
-        tmp_path, standin_graph_path):
+def _estimate(tmp_path, graph, rows):
     out = tmp_path / "costs.json"
     code, printed, errors = run_script_in_process(
-        "estimate_table1_cost.py", "--rows=dcgan_celeba,lang_1b", "--iterations=1",
-        f"--inception_path={standin_graph_path}", f"--out={out}", "--gpu_tflops=20",
+        "estimate_table1_cost.py", f"--rows={rows}", "--iterations=1",
+        f"--inception_path={graph}", f"--out={out}", "--gpu_tflops=20",
         "--gpu_name=a test GPU", *(f"--override={name}={value}" for name, value in TINY.items()),
         "--override=steps=100", "--override=fid_every=50", "--override=jsd_every=25")
     assert code == 0, errors
     record = json.loads(out.read_text())
-    rows = {row["name"]: row for row in record["rows"]}
-    image, language = rows["dcgan_celeba"], rows["lang_1b"]
+    return {row["name"]: row for row in record["rows"]}, record, printed
+
+
+def test_the_script_prints_each_rows_estimate_labelled_as_such_and_writes_the_numbers(
+        tmp_path, standin_graph_path):
+    rows, record, printed = _estimate(tmp_path, standin_graph_path, "lang_1b")
+    language = rows["lang_1b"]
     assert record["overrides"]["dim"] == "8"
-    # Each setting's steps, critic updates per iteration and evaluations (steps // *_every).
-    assert image["settings"] == {"ttur": [100, 1, 2], "orig": [100, 1, 2]}
+    # Each setting's steps, critic updates per iteration and evaluations (steps // jsd_every).
     assert language["settings"] == {"ttur": [100, 1, 4], "orig": [100, 10, 4]}
     assert language["critic_flops"] > 0 and language["generator_flops"] > 0
-    assert image["evaluation_flops"] > 10 * inception_flops(standin_graph_path, 32)
-    assert image["seconds_per_iteration"] > 0 and image["state_bytes"] > 0
-    table = [line for line in printed.splitlines()
-             if line.startswith(("| dcgan_celeba |", "| lang_1b |"))]
-    assert len(table) == 4  # two rows, two settings each
+    assert language["seconds_per_iteration"] > 0 and language["state_bytes"] > 0
+    table = [line for line in printed.splitlines() if line.startswith("| lang_1b |")]
+    assert len(table) == 2  # both settings
     assert "Estimate for one a test GPU" in printed and "not measured on a GPU" in printed
     assert "| lang_1b | orig | 100 × 10 |" in printed  # its original: 10 critic updates
+
+
+@pytest.mark.heavy
+def test_an_image_rows_evaluations_run_the_inception_graph_on_every_sample(
+        tmp_path, standin_graph_path):
+    rows, _, printed = _estimate(tmp_path, standin_graph_path, "dcgan_celeba")
+    image = rows["dcgan_celeba"]
+    assert image["settings"] == {"ttur": [100, 1, 2], "orig": [100, 1, 2]}
+    assert image["evaluation_flops"] > 10 * inception_flops(standin_graph_path, 32)
+    assert "| dcgan_celeba | ttur | 100 × 1 |" in printed
 
 
 def test_an_override_without_a_value_is_refused_with_the_form_to_use(tmp_path):

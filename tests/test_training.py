@@ -202,7 +202,7 @@ def test_a_corrupt_image_in_a_training_folder_is_named(tmp_path):
     (dict(n_critic=0), "n_critic must be ≥ 1"),
     (dict(d_lr=0.0), "d_lr must be > 0"),
     (dict(g_beta2=1.0), r"g_beta2 must be in \[0, 1\)"),
-    (dict(loss="hinge"), "loss must be one of"),
+    (dict(loss="softplus"), "loss must be one of"),
     (dict(lr=1e-4, d_lr=3e-4), "give lr"),
 ])
 def test_out_of_range_settings_are_refused(tmp_path, image_npz, setting, message):
