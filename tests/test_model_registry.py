@@ -105,3 +105,16 @@ def test_sngan_flagfile_trains_spectrally_normalized_and_checkpoints_u(tmp_path,
 def test_an_sngan_run_resumes_with_its_u(tmp_path, images_npz):
     assert train(_sngan_config(tmp_path / "sngan", images_npz, steps=1)).step == 1
     assert train(_sngan_config(tmp_path / "sngan", images_npz, steps=2)).step == 2
+
+
+def test_sampling_writes_nothing_even_in_training_mode():
+    # The ResNet generator samples with batch statistics; spectrally normalized, its u must not
+    # move either (samples and metrics use the stored u).
+    config = TrainConfig("run", "data", model="resnet", dim=2, spectral_norm="both")
+    gan = build_gan(config, image_size=16)
+    assert gan.sample_in_training_mode
+    before = [variable.numpy() for variable in gan.generator.non_trainable_variables]
+    assert any("/u" in variable.path for variable in gan.generator.non_trainable_variables)
+    gan.generate(gan.numpy_noise(np.random.default_rng(0), 4))
+    for value, variable in zip(before, gan.generator.non_trainable_variables):
+        np.testing.assert_array_equal(variable.numpy(), value, err_msg=variable.path)

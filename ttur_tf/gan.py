@@ -479,11 +479,15 @@ class GAN(keras.Model):
 
     @tf.function
     def _generate(self, noise):
-        return tf.cast(self.generator(noise, training=self.sample_in_training_mode), tf.float32)
+        # Sampling writes nothing: in training mode (the WGAN-GP scripts' batch statistics) the
+        # batch-norm moving statistics and spectral norm's u would otherwise move.
+        with keras.StatelessScope():
+            return tf.cast(self.generator(noise, training=self.sample_in_training_mode),
+                           tf.float32)
 
     @tf.function
     def _generate_from_average(self, noise):
-        with self.generator_average.in_place():
+        with self.generator_average.in_place():  # a StatelessScope too: nothing is written
             return tf.cast(self.generator(noise, training=self.sample_in_training_mode),
                            tf.float32)
 

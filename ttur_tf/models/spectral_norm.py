@@ -12,7 +12,9 @@ with σ = vᵀ W u on the kernel as a matrix of shape (-1, out) (out: the output
 ``power_iterations`` steps v ← W u/‖W u‖, u ← Wᵀ v/‖Wᵀ v‖ started at the stored u, and the new u
 is written back (once per call, as PyTorch's ``spectral_norm`` does in train mode); in any other
 call (samples, metrics) the stored u is used as it is, nothing is written, and σ = ‖W u‖ (the
-same σ with v = W u/‖W u‖).
+same σ with v = W u/‖W u‖). A generator sampled in training mode (the WGAN-GP ResNets, for their
+batch statistics) takes its power iteration from the stored u for the call, and ``GAN`` samples
+inside a ``keras.StatelessScope``, so that nothing is written then either.
 
 u is a non-trainable variable of the wrapper: checkpointed with the layer, and under
 ``tf.distribute`` aggregated ``ONLY_FIRST_REPLICA``, so every replica holds the first replica's
