@@ -88,7 +88,8 @@ def _contrib_batch_norm(inputs, decay=0.999, updates_collections=None, epsilon=0
     """``tf.contrib.layers.batch_norm`` for NHWC images with ``updates_collections=None``, as
     carpedm20's ops call it: the fused kernel, moving averages updated before the output."""
     if inputs.shape.rank != 4 or updates_collections is not None:
-        raise NotImplementedError("only the NHWC, updates_collections=None use of carpedm20's ops")
+        raise ValueError("this stand-in for tf.contrib.layers.batch_norm serves the one use "
+                         "carpedm20's ops make of it: NHWC images, updates_collections=None")
     channels = inputs.shape[-1]
     with tf1.variable_scope(scope, "BatchNorm"):
         beta = tf1.get_variable("beta", [channels], initializer=tf1.zeros_initializer())

@@ -80,6 +80,12 @@ class _Evaluation(keras.callbacks.Callback):
         super().__init__()
         self.every = every
         self.stop_requests = stop_requests
+        self._compared_with_generator = False
+
+    def _compare_with_generator(self) -> bool:
+        """Whether this evaluation also scores the trained generator beside its average: the
+        first one in this process (not abandoned) of a GAN that keeps an average."""
+        return self.model.generator_average is not None and not self._compared_with_generator
 
     @contextlib.contextmanager
     def _abandoned_on_signal(self, step: int):
@@ -264,7 +270,6 @@ class ImageMetricsEvaluator(_Evaluation):
         self.best_scores_step = tf.Variable([-1] * len(self.OTHER_SCORES), dtype=tf.int64,
                                             trainable=False, name="best_scores_step")
         self.last_scores: dict[str, float] = {}
-        self._compared_with_generator = False
 
     @property
     def tracked(self) -> dict[str, tf.Variable]:
@@ -311,7 +316,7 @@ class ImageMetricsEvaluator(_Evaluation):
 
     def evaluate(self, step: int) -> dict[str, float]:
         """The scores at ``step`` ({} on a worker without the reference, which only helps)."""
-        compare = self.model.generator_average is not None and not self._compared_with_generator
+        compare = self._compare_with_generator()
         with self._abandoned_on_signal(step):
             scores, collector = self._scores(step, average=True)
             without_average = self._scores(step, average=False)[0] if compare else {}
@@ -396,7 +401,6 @@ class JSDEvaluator(_Evaluation):
                                    name="best_js")
         self.best_js_step = tf.Variable(np.full(count, -1), dtype=tf.int64, trainable=False,
                                         name="best_js_step")
-        self._compared_with_generator = False
 
     def _divergences(self, step: int, average: bool) -> tuple[list[float], np.ndarray]:
         rng = np.random.default_rng([self.seed, step])
@@ -408,7 +412,7 @@ class JSDEvaluator(_Evaluation):
                 for reference in self.reference_models], ids
 
     def evaluate(self, step: int) -> list[float]:
-        compare = self.model.generator_average is not None and not self._compared_with_generator
+        compare = self._compare_with_generator()
         with self._abandoned_on_signal(step):
             js, ids = self._divergences(step, average=True)
             without_average = self._divergences(step, average=False)[0] if compare else []

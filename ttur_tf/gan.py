@@ -238,23 +238,21 @@ class GAN(keras.Model):
         """``samples`` as the critic sees them: augmented if the GAN augments, with instance
         noise added for that regularizer (each this replica's rows of a global draw)."""
         if self.augment is not None:
-            samples = self.augment(samples, tf.stack([
-                tf.constant(self.seed + _AUGMENT_STREAM, tf.int64),
-                self.step * self._draws_per_step + tf.cast(draw, tf.int64)]))
+            samples = self.augment(samples, self._draw_seed(draw, _AUGMENT_STREAM))
         if self.regularizer != "instance_noise":
             return samples
 
         def every_row(rows):
-            seed = tf.stack([tf.constant(self.seed + _INSTANCE_NOISE_STREAM, tf.int64),
-                             self.step * self._draws_per_step + tf.cast(draw, tf.int64)])
-            return tf.random.stateless_normal(tf.concat([[rows], tf.shape(samples)[1:]], 0), seed)
+            return tf.random.stateless_normal(tf.concat([[rows], tf.shape(samples)[1:]], 0),
+                                              self._draw_seed(draw, _INSTANCE_NOISE_STREAM))
 
         return samples + self.instance_noise_sigma() * replica_rows(every_row, tf.shape(samples)[0])
 
-    def _draw_seed(self, draw) -> tf.Tensor:
-        """The stateless seed of draw number ``draw`` (< ``_draws_per_step``) of this step."""
+    def _draw_seed(self, draw, stream: int = 0) -> tf.Tensor:
+        """The stateless seed of draw number ``draw`` (< ``_draws_per_step``) of this step, in
+        ``stream`` (0: the noise and interpolation weights; others: instance noise, DiffAugment)."""
         counter = self.step * self._draws_per_step + tf.cast(draw, tf.int64)
-        return tf.stack([tf.constant(self.seed, tf.int64), counter])
+        return tf.stack([tf.constant(self.seed + stream, tf.int64), counter])
 
     @property
     def _draws_per_step(self) -> int:
@@ -478,16 +476,12 @@ class GAN(keras.Model):
         return logs
 
     @tf.function
-    def _generate(self, noise):
+    def _generate(self, noise, from_average: bool):
         # Sampling writes nothing: in training mode (the WGAN-GP scripts' batch statistics) the
-        # batch-norm moving statistics and spectral norm's u would otherwise move.
-        with keras.StatelessScope():
-            return tf.cast(self.generator(noise, training=self.sample_in_training_mode),
-                           tf.float32)
-
-    @tf.function
-    def _generate_from_average(self, noise):
-        with self.generator_average.in_place():  # a StatelessScope too: nothing is written
+        # batch-norm moving statistics and spectral norm's u would otherwise move. The average's
+        # scope is a StatelessScope too, mapping the generator's variables to their averages.
+        scope = self.generator_average.in_place() if from_average else keras.StatelessScope()
+        with scope:
             return tf.cast(self.generator(noise, training=self.sample_in_training_mode),
                            tf.float32)
 
@@ -495,10 +489,8 @@ class GAN(keras.Model):
         """Samples for the given noise (B, noise_dim) as a float32 tensor on the current device,
         e.g. images in [-1, 1] (the generator in the sampling mode of the model's original),
         from the generator's average if there is one and ``average``."""
-        noise = tf.convert_to_tensor(noise, tf.float32)
-        if average and self.generator_average is not None:
-            return self._generate_from_average(noise)
-        return self._generate(noise)
+        return self._generate(tf.convert_to_tensor(noise, tf.float32),
+                              average and self.generator_average is not None)
 
     def generate(self, noise, average: bool = True) -> np.ndarray:
         """Samples for the given noise (B, noise_dim), as float32 NumPy, e.g. images in [-1, 1]

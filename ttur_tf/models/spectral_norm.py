@@ -97,7 +97,9 @@ class SpectralNorm(keras.layers.Wrapper):
 
     def sigma(self, training: bool = False) -> tf.Tensor:
         """σ(W) as a call with ``training`` computes it (a training call also writes u)."""
-        kernel = tf.convert_to_tensor(self.raw_kernel.value)
+        return self._sigma(tf.convert_to_tensor(self.raw_kernel.value), training)
+
+    def _sigma(self, kernel: tf.Tensor, training: bool) -> tf.Tensor:
         matrix = self.kernel_matrix(kernel)
         u = tf.convert_to_tensor(self.u.value)
         if training:
@@ -109,9 +111,9 @@ class SpectralNorm(keras.layers.Wrapper):
         return tf.tensordot(v, tf.linalg.matvec(matrix, u), 1)
 
     def call(self, inputs, training=None):
-        kernel = self.raw_kernel
-        normalized = tf.convert_to_tensor(kernel.value) / self.sigma(bool(training))
-        with keras.StatelessScope(state_mapping=[(kernel, normalized)]):
+        kernel = tf.convert_to_tensor(self.raw_kernel.value)
+        normalized = kernel / self._sigma(kernel, bool(training))
+        with keras.StatelessScope(state_mapping=[(self.raw_kernel, normalized)]):
             return self.layer(inputs)
 
     def compute_output_shape(self, input_shape):
