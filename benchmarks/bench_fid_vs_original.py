@@ -129,7 +129,7 @@ def main(argv):
           "(costs only: its FIDs mean nothing)")
     print(f"{'batch':>5}  {'ours img/s':>10} {'ours MiB':>9}  {'orig img/s':>10} {'orig MiB':>9}  "
           f"{'speed':>6} {'memory':>6}")
-    best_original = None  # (rate, batch size) of the fastest batch size the original ran
+    best_original = None  # (rate, batch size, peak MiB) of the fastest batch size the original ran
     for size in map(int, FLAGS.batch_sizes):
         ours = measure_in_fresh_process(__file__, implementation="ours", graph=graph,
                                         folder=folder, batch_size=size)
@@ -143,12 +143,13 @@ def main(argv):
                 print(f"{line}  original fails: {error.stderr.strip().splitlines()[-1]}",
                       flush=True)
                 if best_original:
-                    rate, batch = best_original
+                    rate, batch, peak = best_original
                     print(f"{'':5s}  ours / the original at batch {batch} (its fastest that "
-                          f"runs): {ours['images'] / ours['seconds'] / rate:.2f}×", flush=True)
+                          f"runs): speed {ours['images'] / ours['seconds'] / rate:.2f}×, "
+                          f"memory {ours['peak_mib'] / peak:.2f}×", flush=True)
                 continue
             rate = original["images"] / original["seconds"]
-            best_original = max(best_original or (0.0, 0), (rate, size))
+            best_original = max(best_original or (0.0, 0, 0.0), (rate, size, original["peak_mib"]))
             speed = (ours["images"] / ours["seconds"]) / rate
             line += (f"  {original['images'] / original['seconds']:10.2f} "
                      f"{original['peak_mib']:9.0f}  {speed:5.2f}× "
