@@ -21,7 +21,7 @@ class ElementwiseGenerator:
 
     noise_dim = 48
 
-    def numpy_noise(self, rng, batch_size):
+    def numpy_inputs(self, rng, batch_size):  # an unconditional generator: noise only
         return rng.standard_normal((batch_size, self.noise_dim)).astype(np.float32)
 
     def generate_tensor(self, noise, average=True):  # it keeps no average: the same either way

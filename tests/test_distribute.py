@@ -63,6 +63,9 @@ def trained(strategy, model, loss, n_critic, sync_batch_norm=True, steps=2,
     else:
         data = rng.uniform(-1, 1, (64, 16, 16, 3)).astype(np.float32)
         sizes = dict(image_size=16)
+    if settings.get("conditional"):  # three classes, drawn unevenly
+        data = (data, rng.choice(3, 64, p=[0.5, 0.3, 0.2]).astype(np.int32))
+        sizes.update(num_classes=3, class_frequencies=[0.5, 0.3, 0.2])
     keras.utils.set_random_seed(0)
     with strategy.scope():
         gan = build_gan(config, **sizes)
@@ -147,13 +150,15 @@ def test_two_replicas_compute_what_one_device_computes_with_the_same_global_batc
 
 # The parts after the paper: SNGAN's spectral norm (u written once per training call, the first
 # replica's value kept) and hinge loss, BigGAN's orthogonal regularization (each replica adds its
-# share of the penalty), the generator's average (the first replica's value kept) and DiffAugment
-# (each replica its rows of one global draw). Heavy:
+# share of the penalty), the generator's average (the first replica's value kept), DiffAugment
+# (each replica its rows of one global draw) and class-conditional SNGAN (each replica generates
+# the classes of its rows of the real batch). Heavy:
 # building SNGAN for two replicas takes half a minute.
 @pytest.mark.slow
 @pytest.mark.heavy
 @pytest.mark.parametrize("model, loss, settings", [
     ("sngan", "hinge", dict(spectral_norm="discriminator")),
+    ("sngan", "hinge", dict(spectral_norm="discriminator", conditional=True)),
     ("dcgan", "dcgan", dict(ortho_reg=0.1, orthogonal_init=True)),
     ("dcgan", "dcgan", dict(ema_decay=0.5)),
     ("dcgan", "dcgan", dict(diffaugment="color,translation,cutout")),

@@ -80,3 +80,30 @@ def test_the_full_size_costs_only_graph_has_the_2015_interface_and_is_not_taken_
     environment["TTUR_PAPER_INCEPTION"] = str(path)
     found, reason = paper_gates._real_graph_path()
     assert found is None and "costs-only graph (random weights)" in reason
+
+
+def _write_run(logdir: Path, steps: int, logged: dict[str, list[float]]) -> None:
+    import tensorflow as tf
+
+    logdir.mkdir(parents=True)
+    (logdir / "config.json").write_text(json.dumps(dict(steps=steps, dataset="cifar10")))
+    with tf.summary.create_file_writer(str(logdir)).as_default():
+        for name, values in logged.items():
+            for step, value in enumerate(values, start=1):
+                tf.summary.scalar(name, value, step=step)
+
+
+def test_later_models_come_from_finished_runs_of_their_flagfile(environment, tmp_path):
+    flagfile = Path(__file__).parents[1] / "configs" / "biggan_cifar10.flags"
+    with pytest.raises(pytest.skip.Exception, match="TTUR_PAPER_LATER_RUNS"):
+        paper_gates.later_runs("biggan_cifar10", flagfile)
+    environment["TTUR_PAPER_LATER_RUNS"] = str(tmp_path)
+    _write_run(tmp_path / "biggan_cifar10_seed0", 2,
+               dict(fid=[30.0, 20.0], inception_score=[7.0, 8.5]))
+    _write_run(tmp_path / "biggan_cifar10_seed1", 5, dict(fid=[25.0]))  # unfinished
+    _write_run(tmp_path / "biggan_cifar100", 2, dict(fid=[1.0]))  # another flagfile's
+    runs = paper_gates.later_runs("biggan_cifar10", flagfile)
+    assert len(runs) == 1 and runs[0]["best"]["fid"] == {"value": 20.0, "step": 2}
+    assert runs[0]["best"]["inception_score"] == {"value": 8.5}
+    with pytest.raises(pytest.skip.Exception, match="no finished run of configs/sngan_cifar10"):
+        paper_gates.later_runs("sngan_cifar10", flagfile)

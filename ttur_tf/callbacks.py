@@ -116,10 +116,11 @@ class _Evaluation(keras.callbacks.Callback):
             self.evaluate(step)
 
 
-def image_grid(images: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) → one (rows·H, cols·W, C) image, rows = ⌈√N⌉ columns wide, empty cells black."""
+def image_grid(images: np.ndarray, columns: int | None = None) -> np.ndarray:
+    """(N, H, W, C) → one (rows·H, columns·W, C) image, filled row by row, empty cells black;
+    ``columns`` defaults to ⌈√N⌉."""
     count, height, width, channels = images.shape
-    columns = math.ceil(math.sqrt(count))
+    columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
     padded = np.zeros((rows * columns, height, width, channels), images.dtype)
     padded[:count] = images
@@ -203,22 +204,37 @@ class ScalarLogger(keras.callbacks.Callback):
 
 
 class SampleGridWriter(keras.callbacks.Callback):
-    """Every ``every`` steps: a grid of samples from fixed noise, as an image summary and a PNG."""
+    """Every ``every`` steps: a grid of samples from fixed generator inputs, as an image summary
+    and a PNG.
 
-    def __init__(self, writer, every: int, sample_dir: str | os.PathLike, noise: np.ndarray):
+    Args:
+        writer: the TensorBoard summary writer.
+        every: steps between grids.
+        sample_dir: where the PNGs go (``samples_<step>.png``).
+        inputs: the generator's fixed inputs (noise, or (noise, labels) for a conditional GAN).
+        columns: samples per row (default: a square grid); a class-conditional grid has one
+            class per row.
+        description: the summary's description (e.g. which class each row shows).
+    """
+
+    def __init__(self, writer, every: int, sample_dir: str | os.PathLike, inputs,
+                 columns: int | None = None, description: str | None = None):
         super().__init__()
         self.writer = writer
         self.every = every
         self.sample_dir = Path(sample_dir)
-        self.noise = noise
+        self.inputs = inputs
+        self.columns = columns
+        self.description = description
 
     def on_train_batch_end(self, batch, logs=None):
         step = _step(self.model)
         if step % self.every:
             return
-        grid = image_grid(to_uint8_like_the_original(self.model.generate(self.noise)).numpy())
+        grid = image_grid(to_uint8_like_the_original(self.model.generate(self.inputs)).numpy(),
+                          self.columns)
         with writing_events(), self.writer.as_default(step=step):
-            tf.summary.image("samples", grid[np.newaxis])
+            tf.summary.image("samples", grid[np.newaxis], description=self.description)
         write_bytes_atomically(
             self.sample_dir / f"samples_{step:08d}.png", tf.io.encode_png(grid).numpy()
         )

@@ -141,8 +141,18 @@ class TrainConfig:
         "paper, else its images' shorter side).", minimum=16, shapes_networks=True)
     model: str = _setting("resnet", "Network architecture (an entry of the model registry): "
                           "resnet (the WGAN-GP ResNets), dcgan, language (the character-level "
-                          "Conv1D ResNets), sngan (SNGAN's ResNets, spectral norm).",
+                          "Conv1D ResNets), sngan (SNGAN's ResNets, spectral norm), sagan "
+                          "(SAGAN's ResNets with self-attention), biggan (BigGAN's ResNets).",
                           choices=model_names, shapes_networks=True)
+    conditional: bool = _setting(
+        False, "Class-conditional generation (models sngan, sagan, biggan): the data's labels "
+        "(a tfds label, one subfolder per class, an .npz's labels array) set the number of "
+        "classes; conditional batch norm in the generator, a projection discriminator.",
+        shapes_networks=True)
+    attention_resolution: int | None = _setting(
+        None, "Rows of the feature maps after which both networks have a self-attention block "
+        "(SAGAN: 64 at 128×128; models sagan and biggan); 0: none.", minimum=0, per_model=True,
+        shapes_networks=True)
     dim: int | None = _setting(None, "Width multiplier of both networks.", minimum=1,
                                per_model=True, shapes_networks=True)
     critic_head: str = _setting(
@@ -335,6 +345,14 @@ class TrainConfig:
         if config.diffaugment and text:
             raise ValueError(f"diffaugment={config.diffaugment} augments images: model "
                              f"{config.model} trains on text")
+        if config.conditional and not model_entry(config.model).conditional:
+            raise ValueError(f"conditional: model={config.model} has no class-conditional "
+                             "networks; use one of " + ", ".join(
+                                 name for name in model_names() if model_entry(name).conditional))
+        if config.attention_resolution and not model_entry(config.model).attention:
+            raise ValueError(f"attention_resolution: model={config.model} has no self-attention "
+                             "block; use one of " + ", ".join(
+                                 name for name in model_names() if model_entry(name).attention))
         if config.critic_head != "per_image" and config.model != "resnet":
             raise ValueError(f"critic_head={config.critic_head} is a head of the ResNet critic "
                              f"(model=resnet), not of model={config.model}")

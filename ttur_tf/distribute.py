@@ -155,7 +155,11 @@ def replica_rows(draw: Callable[[tf.Tensor], tf.Tensor], local_batch) -> tf.Tens
 def rows_of(global_batches: Callable[[], tf.data.Dataset]) -> Callable[[slice], tf.data.Dataset]:
     """For ``replica_batches``: the rows of a stream that only comes whole (every row is read,
     then the other rows are dropped)."""
-    return lambda rows: global_batches().map(lambda element: element[rows])
+    def these_rows(rows):
+        return lambda *parts: (tuple(part[rows] for part in parts) if len(parts) > 1
+                               else parts[0][rows])
+
+    return lambda rows: global_batches().map(these_rows(rows))
 
 
 def replica_batches(strategy, batches_of_rows: Callable[[slice], tf.data.Dataset],
@@ -188,9 +192,11 @@ def replica_batches(strategy, batches_of_rows: Callable[[slice], tf.data.Dataset
         local = context.num_replicas_in_sync // context.num_input_pipelines
         first = context.input_pipeline_id * local * per_replica
 
-        def split(mine):
-            return tf.data.Dataset.from_tensor_slices(
-                tf.reshape(mine, tf.concat([[local, per_replica], tf.shape(mine)[1:]], 0)))
+        def split(*parts):  # an element, or (batches, labels)
+            pieces = tuple(
+                tf.reshape(part, tf.concat([[local, per_replica], tf.shape(part)[1:]], 0))
+                for part in parts)
+            return tf.data.Dataset.from_tensor_slices(pieces if len(pieces) > 1 else pieces[0])
 
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF

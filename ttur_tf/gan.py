@@ -11,13 +11,19 @@ and ``g_optimizer`` only the generator's, each with its own learning rate and be
 D 3e-4 / G 1e-4, n_critic = 1; the original WGAN-GP: equal rates, n_critic = 5 or 10).
 
 The data for one step is the ``n_critic`` real batches stacked on the second axis:
-(B, n_critic, ...), so that a distribution strategy, which splits the first axis, gives each
-replica its share of every critic batch; ``stack_critic_batches`` makes such a dataset from one of
+(B, n_critic, ...) (for a class-conditional GAN with their labels (B, n_critic)), so that a
+distribution strategy, which splits the first axis, gives each replica its share of every critic
+batch; ``stack_critic_batches`` makes such a dataset from one of
 batches. Noise and the gradient penalty's interpolation weights are drawn from a stateless
 generator keyed by (seed, step, draw): a resumed run draws the same numbers as an uninterrupted one
 from its step alone, and every replica takes its own rows of the same global draw
 (``ttur_tf.distribute``), so R replicas compute what one device computes with the same global
 batch. Losses are means over the global batch for the same reason.
+
+A class-conditional GAN (``num_classes`` > 0) has a generator taking [noise, labels] and a
+discriminator taking [samples, labels]. In training, generated samples take the labels of the
+real batch they are compared with, so that labels are drawn as the data draws them; evaluation
+draws them from the data's class frequencies (``numpy_inputs``).
 
 The generator update of the very first step is applied with zero gradients and the generator
 optimizer's iteration count is rewound: for Adam and RMSprop, whose state starts at zero, that is
@@ -50,18 +56,23 @@ _METRICS_OF_EVERY_LOSS = ("d_loss", "g_loss")
 
 
 def stack_critic_batches(batches: tf.data.Dataset, n_critic: int) -> tf.data.Dataset:
-    """Groups ``n_critic`` consecutive batches (B, ...) into the (B, n_critic, ...) elements
-    ``train_step`` takes: critic update i uses ``element[:, i]``."""
+    """Groups ``n_critic`` consecutive batches (B, ...) (or (images, labels) pairs of batches)
+    into the (B, n_critic, ...) elements ``train_step`` takes: critic update i uses
+    ``element[:, i]``."""
     stacked = batches.batch(n_critic, drop_remainder=True)
-    return stacked.map(lambda element: tf.experimental.numpy.swapaxes(element, 0, 1))
+    return stacked.map(lambda *element: tf.nest.map_structure(
+        lambda part: tf.experimental.numpy.swapaxes(part, 0, 1),
+        element if len(element) > 1 else element[0]))
 
 
 class GAN(keras.Model):
     """A generator and a discriminator trained with their own optimizers.
 
     Args:
-        generator: maps noise (B, noise_dim) float32 to samples (e.g. images in [-1, 1]).
-        discriminator: maps a batch of samples to scores/logits (B,) float32.
+        generator: maps noise (B, noise_dim) float32 to samples (e.g. images in [-1, 1]);
+            conditional: [noise, labels int32 (B,)] to samples.
+        discriminator: maps a batch of samples to scores/logits (B,) float32; conditional:
+            [samples, labels] to scores.
         noise_dim: length of the noise vectors.
         loss: a key of ``ttur_tf.losses.LOSSES``: "wgan-gp", "wgan", "dcgan" or "lsgan".
         n_critic: discriminator updates per generator update (≥ 1).
@@ -95,6 +106,10 @@ class GAN(keras.Model):
         generator_average: a ``ttur_tf.generator_average.GeneratorAverage`` of ``generator``,
             updated after every step; samples and metrics then come from it
             (``generate_tensor(..., average=False)``: from the trained generator).
+        num_classes: 0 for an unconditional GAN, else the number of classes of a
+            class-conditional one.
+        class_frequencies: (num_classes,) the classes' shares of the data, from which evaluation
+            draws labels; default uniform.
 
     Metrics returned by ``train_step`` (means since the trackers were last reset): ``d_loss`` (of
     the last critic update, including the regularizer, as the original prints it with λ·GP),
@@ -123,6 +138,8 @@ class GAN(keras.Model):
         generator_penalty: Callable[[], tf.Tensor] | None = None,
         generator_average=None,
         augment: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None,
+        num_classes: int = 0,
+        class_frequencies=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -159,6 +176,19 @@ class GAN(keras.Model):
         self.generator_penalty = generator_penalty
         self.generator_average = generator_average
         self.augment = augment
+        if num_classes < 0:
+            raise ValueError(f"num_classes must be ≥ 0, got {num_classes}")
+        self.num_classes = int(num_classes)
+        if self.num_classes:
+            frequencies = (np.full(self.num_classes, 1.0 / self.num_classes)
+                           if class_frequencies is None
+                           else np.asarray(class_frequencies, np.float64))
+            if frequencies.shape != (self.num_classes,) or not np.isclose(frequencies.sum(), 1.0):
+                raise ValueError(f"class_frequencies must be {self.num_classes} shares summing "
+                                 f"to 1, got {frequencies}")
+            self.class_frequencies = frequencies
+        else:
+            self.class_frequencies = None
         self.previous_gradients: dict[str, list[tf.Variable]] = {}
         # Completed steps; updated once per step, not once per replica.
         self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros", trainable=False,
@@ -213,18 +243,26 @@ class GAN(keras.Model):
                                    for name in ("d", "g")}
         self.built = True  # the networks were built with their inputs; nothing is left to infer
 
-    def call(self, noise, training=False):
-        return self.generator(noise, training=training)
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    @staticmethod
+    def _with_labels(values, labels):
+        """A network's input: ``values`` alone, or [values, labels] for a conditional GAN."""
+        return values if labels is None else [values, labels]
 
     # Under a mixed precision policy the networks compute in 16 bits; what leaves them (fake
     # samples, the critic's scores) is float32, so that losses and the gradient penalty are too.
-    def _fake(self, noise) -> tf.Tensor:
-        """Generated samples for training, float32."""
-        return tf.cast(self.generator(noise, training=True), tf.float32)
+    def _fake(self, noise, labels=None) -> tf.Tensor:
+        """Generated samples for training (of classes ``labels`` if conditional), float32."""
+        return tf.cast(self.generator(self._with_labels(noise, labels), training=True),
+                       tf.float32)
 
-    def _scores(self, samples) -> tf.Tensor:
-        """The critic's scores of samples (B, ...) in training mode, float32."""
-        return tf.cast(self.discriminator(samples, training=True), tf.float32)
+    def _scores(self, samples, labels=None) -> tf.Tensor:
+        """The critic's scores of samples (B, ...) (of classes ``labels`` if conditional) in
+        training mode, float32."""
+        return tf.cast(self.discriminator(self._with_labels(samples, labels), training=True),
+                       tf.float32)
 
     def instance_noise_sigma(self) -> tf.Tensor:
         """σ of instance noise at this step (float32): annealed linearly to 0 at anneal_steps."""
@@ -278,27 +316,41 @@ class GAN(keras.Model):
             return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
         return rng.standard_normal(shape).astype(np.float32)
 
-    def _discriminator_gradients(self, real: tf.Tensor, index):
+    def numpy_inputs(self, rng: np.random.Generator, batch_size: int):
+        """The generator's inputs for evaluation: ``numpy_noise``, and for a conditional GAN
+        (noise, labels int32 (batch_size,)) with labels drawn from the class frequencies."""
+        noise = self.numpy_noise(rng, batch_size)
+        if not self.num_classes:
+            return noise
+        return noise, rng.choice(self.num_classes, batch_size,
+                                 p=self.class_frequencies).astype(np.int32)
+
+    def _discriminator_gradients(self, real: tf.Tensor, index, labels=None):
         """(gradients, values) of critic update number ``index`` of the step on ``real`` (this
-        replica's rows), not applied."""
+        replica's rows; of classes ``labels``, which the generated samples take too), not
+        applied."""
         batch_size = tf.shape(real)[0]
-        fake = self._fake(self.sample_noise(batch_size, draw=1 + 2 * index))
+        fake = self._fake(self.sample_noise(batch_size, draw=1 + 2 * index), labels)
         real = self._seen_by_critic(real, 1 + 2 * index)
         fake = self._seen_by_critic(fake, 2 + 2 * index)
+
+        def scores(samples):
+            return self._scores(samples, labels)
+
         with tf.GradientTape() as tape:
-            real_scores = self._scores(real)
-            fake_scores = self._scores(fake)
+            real_scores = scores(real)
+            fake_scores = scores(fake)
             d_loss = self.gan_loss.d_loss(real_scores, fake_scores)
             values = {}
             if self.regularizer == "gp":
                 alpha = replica_rows(lambda rows: tf.random.stateless_uniform(
                     tf.reshape(rows, [1]), self._draw_seed(2 + 2 * index)), batch_size)
-                penalty = losses.gradient_penalty(self._scores, real, fake, alpha)
+                penalty = losses.gradient_penalty(scores, real, fake, alpha)
                 d_loss += self.gp_weight * penalty
                 values["gradient_penalty"] = penalty
             elif self.regularizer in ("r1", "r2"):
                 penalty = losses.zero_centered_penalty(
-                    self._scores, real if self.regularizer == "r1" else fake)
+                    scores, real if self.regularizer == "r1" else fake)
                 d_loss += 0.5 * self.regularizer_weight * penalty
                 values["gradient_penalty"] = penalty
             scaled_loss = self.d_optimizer.scale_loss(d_loss)  # × the loss scale (float16)
@@ -367,15 +419,16 @@ class GAN(keras.Model):
             for variable in variables:
                 variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
 
-    def _discriminator_update(self, real: tf.Tensor, index) -> dict[str, tf.Tensor]:
+    def _discriminator_update(self, real: tf.Tensor, index, labels=None) -> dict[str, tf.Tensor]:
         """Critic update number ``index`` of the step on ``real`` (this replica's rows)."""
-        gradients, values = self._discriminator_gradients(real, index)
+        gradients, values = self._discriminator_gradients(real, index, labels)
         self._apply_discriminator(gradients)
         return values
 
-    def _discriminator_updates(self, real_batches: tf.Tensor, first: int = 0) -> dict[str, tf.Tensor]:
-        """Updates ``first``…``n_critic`` − 1, update i on ``real_batches[:, i]``; the values of
-        the last one ({} when there is none).
+    def _discriminator_updates(self, real_batches: tf.Tensor, labels=None,
+                               first: int = 0) -> dict[str, tf.Tensor]:
+        """Updates ``first``…``n_critic`` − 1, update i on ``real_batches[:, i]`` (of classes
+        ``labels[:, i]`` if conditional); the values of the last one ({} when there is none).
 
         On one device a ``tf.while_loop``, so that the update is traced once whatever ``n_critic``
         is (unrolled, ten critic updates make a graph ten times larger and slower to build). One
@@ -387,12 +440,15 @@ class GAN(keras.Model):
         if self.n_critic - first <= 1 or tf.distribute.has_strategy():
             values = {}
             for index in range(first, self.n_critic):
-                values.update(self._discriminator_update(real_batches[:, index], index))
+                values.update(self._discriminator_update(
+                    real_batches[:, index], index, None if labels is None else labels[:, index]))
             return values
         names = [name for name in self.trackers if name != "g_loss"]
 
         def update(index, *_):
-            values = self._discriminator_update(tf.gather(real_batches, index, axis=1), index)
+            values = self._discriminator_update(
+                tf.gather(real_batches, index, axis=1), index,
+                None if labels is None else tf.gather(labels, index, axis=1))
             return (index + 1, *(values[name] for name in names))
 
         _, *last = tf.while_loop(
@@ -402,11 +458,12 @@ class GAN(keras.Model):
         )
         return dict(zip(names, last))
 
-    def _generator_gradients(self, batch_size):
-        """(gradients, g_loss) of the step's generator update, not applied."""
+    def _generator_gradients(self, batch_size, labels=None):
+        """(gradients, g_loss) of the step's generator update (samples of classes ``labels`` if
+        conditional), not applied."""
         with tf.GradientTape() as tape:
-            fake = self._fake(self.sample_noise(batch_size, draw=0))
-            g_loss = self.gan_loss.g_loss(self._scores(self._seen_by_critic(fake, 0)))
+            fake = self._fake(self.sample_noise(batch_size, draw=0), labels)
+            g_loss = self.gan_loss.g_loss(self._scores(self._seen_by_critic(fake, 0), labels))
             penalized = g_loss + (self.generator_penalty() if self.generator_penalty else 0.0)
             scaled_loss = self.g_optimizer.scale_loss(penalized)
         return tape.gradient(scaled_loss, self.generator.trainable_variables), g_loss
@@ -423,35 +480,45 @@ class GAN(keras.Model):
         self.g_optimizer.apply(gradients, self.generator.trainable_variables)
         self.g_optimizer.iterations.assign_sub(tf.cast(first_step, tf.int64))
 
-    def _both_players(self, real_batches: tf.Tensor) -> dict[str, tf.Tensor]:
-        """The generator's update and critic update 0, by the update rule; their values."""
+    def _both_players(self, real_batches: tf.Tensor, labels=None) -> dict[str, tf.Tensor]:
+        """The generator's update and critic update 0, by the update rule; their values. A
+        conditional generator's update generates the classes of critic update 0's batch."""
         batch_size = tf.shape(real_batches)[0]
-        g_gradients, g_loss = self._generator_gradients(batch_size)
+        first_labels = None if labels is None else labels[:, 0]
+        g_gradients, g_loss = self._generator_gradients(batch_size, first_labels)
         if self.update_rule in ("alternating", "optimistic"):
             self._apply_generator(g_gradients)
-            values = self._discriminator_update(real_batches[:, 0], 0)
+            values = self._discriminator_update(real_batches[:, 0], 0, first_labels)
         elif self.update_rule == "simultaneous":
-            d_gradients, values = self._discriminator_gradients(real_batches[:, 0], 0)
+            d_gradients, values = self._discriminator_gradients(real_batches[:, 0], 0,
+                                                                first_labels)
             self._apply_generator(g_gradients)
             self._apply_discriminator(d_gradients)
         else:  # extragradient: extrapolate, take the gradients there, update from the start
             variables = self.generator.trainable_variables + self.discriminator.trainable_variables
             start = [tf.identity(variable) for variable in variables]
-            d_gradients, _ = self._discriminator_gradients(real_batches[:, 0], 0)
+            d_gradients, _ = self._discriminator_gradients(real_batches[:, 0], 0, first_labels)
             self._apply_generator(g_gradients)
             self._apply_discriminator(d_gradients)
-            g_gradients, g_loss = self._generator_gradients(batch_size)
-            d_gradients, values = self._discriminator_gradients(real_batches[:, 0], 0)
+            g_gradients, g_loss = self._generator_gradients(batch_size, first_labels)
+            d_gradients, values = self._discriminator_gradients(real_batches[:, 0], 0,
+                                                                first_labels)
             for variable, value in zip(variables, start):
                 variable.assign(value)
             self._apply_generator(g_gradients)
             self._apply_discriminator(d_gradients)
         return {"g_loss": g_loss, **values}
 
-    def train_step(self, real_batches):
-        """One TTUR iteration on real batches stacked as (B, n_critic, ...) (B: this replica's)."""
-        if self.d_optimizer is None:
-            raise RuntimeError("call compile(d_optimizer=..., g_optimizer=...) before training")
+    def _batches_and_labels(self, data) -> tuple[tf.Tensor, tf.Tensor | None]:
+        """(real batches (B, n_critic, ...), labels int32 (B, n_critic) or None) of a step's
+        data, checked against what the GAN is."""
+        labelled = isinstance(data, (tuple, list))
+        if labelled != bool(self.num_classes):
+            raise ValueError(
+                f"a {'class-conditional' if self.num_classes else 'unconditional'} GAN takes "
+                f"{'(batches, labels)' if self.num_classes else 'batches without labels'}, got "
+                f"{'a pair' if labelled else 'batches alone'}")
+        real_batches, labels = data if labelled else (data, None)
         real_batches = tf.convert_to_tensor(real_batches)
         if real_batches.shape.rank is None or real_batches.shape.rank < 2 or \
                 real_batches.shape[1] != self.n_critic:
@@ -459,8 +526,21 @@ class GAN(keras.Model):
                 f"train_step needs {self.n_critic} real batches stacked on axis 1 (n_critic), got "
                 f"shape {real_batches.shape}: use stack_critic_batches(dataset, n_critic)"
             )
-        values = self._both_players(real_batches)
-        values.update(self._discriminator_updates(real_batches, first=1))
+        if labels is not None:
+            labels = tf.cast(labels, tf.int32)
+            if labels.shape.rank != 2 or labels.shape[1] != self.n_critic:
+                raise ValueError(f"labels must be (B, n_critic={self.n_critic}), stacked like "
+                                 f"the batches, got shape {labels.shape}")
+        return real_batches, labels
+
+    def train_step(self, data):
+        """One TTUR iteration on real batches stacked as (B, n_critic, ...) (B: this replica's);
+        a conditional GAN takes (batches, labels (B, n_critic))."""
+        if self.d_optimizer is None:
+            raise RuntimeError("call compile(d_optimizer=..., g_optimizer=...) before training")
+        real_batches, labels = self._batches_and_labels(data)
+        values = self._both_players(real_batches, labels)
+        values.update(self._discriminator_updates(real_batches, labels, first=1))
         if self.generator_average is not None:
             self.generator_average.update(self.step)
         self.step.assign_add(1)
@@ -476,34 +556,48 @@ class GAN(keras.Model):
         return logs
 
     @tf.function
-    def _generate(self, noise, from_average: bool):
+    def _generate(self, inputs, from_average: bool):
         # Sampling writes nothing: in training mode (the WGAN-GP scripts' batch statistics) the
         # batch-norm moving statistics and spectral norm's u would otherwise move. The average's
         # scope is a StatelessScope too, mapping the generator's variables to their averages.
         scope = self.generator_average.in_place() if from_average else keras.StatelessScope()
         with scope:
-            return tf.cast(self.generator(noise, training=self.sample_in_training_mode),
+            return tf.cast(self.generator(inputs, training=self.sample_in_training_mode),
                            tf.float32)
 
-    def generate_tensor(self, noise, average: bool = True) -> tf.Tensor:
-        """Samples for the given noise (B, noise_dim) as a float32 tensor on the current device,
-        e.g. images in [-1, 1] (the generator in the sampling mode of the model's original),
-        from the generator's average if there is one and ``average``."""
-        return self._generate(tf.convert_to_tensor(noise, tf.float32),
+    def _input_tensors(self, inputs):
+        """The generator's inputs as tensors: noise (B, noise_dim) float32, and for a
+        conditional GAN [noise, labels (B,) int32]."""
+        if not self.num_classes:
+            return tf.convert_to_tensor(inputs, tf.float32)
+        if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
+            raise ValueError("a class-conditional generator takes (noise, labels), e.g. from "
+                             "numpy_inputs(rng, batch_size)")
+        noise, labels = inputs
+        return [tf.convert_to_tensor(noise, tf.float32), tf.convert_to_tensor(labels, tf.int32)]
+
+    def generate_tensor(self, inputs, average: bool = True) -> tf.Tensor:
+        """Samples for the given noise (B, noise_dim) (conditional: (noise, labels (B,))) as a
+        float32 tensor on the current device, e.g. images in [-1, 1] (the generator in the
+        sampling mode of the model's original), from the generator's average if there is one
+        and ``average``."""
+        return self._generate(self._input_tensors(inputs),
                               average and self.generator_average is not None)
 
-    def generate(self, noise, average: bool = True) -> np.ndarray:
-        """Samples for the given noise (B, noise_dim), as float32 NumPy, e.g. images in [-1, 1]
-        (from the generator's average if there is one and ``average``)."""
-        return self.generate_tensor(noise, average).numpy()
+    def generate(self, inputs, average: bool = True) -> np.ndarray:
+        """Samples for the given noise (B, noise_dim) (conditional: (noise, labels (B,))), as
+        float32 NumPy, e.g. images in [-1, 1] (from the generator's average if there is one and
+        ``average``)."""
+        return self.generate_tensor(inputs, average).numpy()
 
     def sample_batches(
         self, num_samples: int, batch_size: int, rng: np.random.Generator, average: bool = True
     ) -> Iterator[np.ndarray]:
-        """Yields ``num_samples`` samples in batches of at most ``batch_size`` (noise from ``rng``;
-        from the generator's average if there is one and ``average``)."""
+        """Yields ``num_samples`` samples in batches of at most ``batch_size`` (inputs from
+        ``rng`` by ``numpy_inputs``; from the generator's average if there is one and
+        ``average``)."""
         if num_samples < 1 or batch_size < 1:
             raise ValueError(f"num_samples and batch_size must be ≥ 1, got {num_samples}, {batch_size}")
         for start in range(0, num_samples, batch_size):
-            yield self.generate(self.numpy_noise(rng, min(batch_size, num_samples - start)),
+            yield self.generate(self.numpy_inputs(rng, min(batch_size, num_samples - start)),
                                 average)

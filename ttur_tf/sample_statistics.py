@@ -59,10 +59,10 @@ def _replica_features(gan, features, inception_batch_size: int, with_logits: boo
             return features.features_and_logits(images)
         return features(images), tf.zeros([0, 0])
 
-    def run(noise):
-        if noise.shape[0] == 0:  # a last call with fewer rows than replicas
+    def run(inputs):
+        if tf.nest.flatten(inputs)[0].shape[0] == 0:  # a last call with fewer rows than replicas
             return tf.zeros([0, 0]), tf.zeros([0, 0])
-        images = to_uint8_like_the_original(gan.generate_tensor(noise, average))
+        images = to_uint8_like_the_original(gan.generate_tensor(inputs, average))
         parts = [features_of(images[start:start + inception_batch_size])
                  for start in range(0, int(images.shape[0]), inception_batch_size)]
         return tuple(tf.concat([tf.convert_to_tensor(part[index]) for part in parts], axis=0)
@@ -115,15 +115,16 @@ def generated_features(gan, features, num_samples: int, sample_batch_size: int,
     replica_fn = _replica_features(gan, features, inception_batch_size, collector.needs_logits,
                                    average)
     for start in range(0, num_samples, sample_batch_size):
-        noise = gan.numpy_noise(rng, min(sample_batch_size, num_samples - start))
-        block = -(-noise.shape[0] // replicas)  # rows per replica; the last replica's may be
-        # fewer, and none at all only in a last call of fewer rows than replicas (skipped below)
+        inputs = gan.numpy_inputs(rng, min(sample_batch_size, num_samples - start))
+        block = -(-len(tf.nest.flatten(inputs)[0]) // replicas)  # rows per replica; the last
+        # replica's may be fewer, none at all only in a last call of fewer rows than replicas
 
-        def replica_noise(context, noise=noise, block=block):
+        def replica_inputs(context, inputs=inputs, block=block):
             first = context.replica_id_in_sync_group * block
-            return tf.constant(noise[first:first + block])
+            return tf.nest.map_structure(lambda part: tf.constant(part[first:first + block]),
+                                         inputs)
 
-        per_replica = strategy.experimental_distribute_values_from_function(replica_noise)
+        per_replica = strategy.experimental_distribute_values_from_function(replica_inputs)
         rows, logits = strategy.run(replica_fn, args=(per_replica,))
         for replica_rows, replica_logits in zip(strategy.experimental_local_results(rows),
                                                 strategy.experimental_local_results(logits)):

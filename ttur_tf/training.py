@@ -30,6 +30,7 @@ from tensorboard.plugins.hparams import api as hparams_api
 from ttur_tf import augment
 from ttur_tf import callbacks as callbacks_lib
 from ttur_tf.checkpoints import RunCheckpoints, checkpoint_files
+from ttur_tf.classes import CLASSES_FILE, check_classes, class_grid_inputs
 from ttur_tf.config import TrainConfig, settings_that_changed
 from ttur_tf.data import images as image_data
 from ttur_tf.data import text as text_data
@@ -100,14 +101,19 @@ def _compute_precision(mixed_precision: str):
         keras.config.set_dtype_policy(previous)
 
 
-def _networks(config: TrainConfig, image_size: int | None, vocab_size: int | None) -> Networks:
-    """The registered networks of ``config.model``, spectrally normalized as configured."""
+def _networks(config: TrainConfig, image_size: int | None, vocab_size: int | None,
+              num_classes: int) -> Networks:
+    """The registered networks of ``config.model`` (conditional on ``num_classes`` classes if
+    it is > 0), spectrally normalized as configured."""
     entry = model_entry(config.model)
     size = vocab_size if entry.data == "text" else image_size
     if size is None:
         raise ValueError(f"the {config.model} model needs "
                          f"{'vocab_size' if entry.data == 'text' else 'image_size'}")
-    networks = entry.build(config, size)
+    if num_classes and not entry.conditional:
+        raise ValueError(f"model={config.model} has no class-conditional networks")
+    networks = (entry.build(config, size, num_classes=num_classes) if num_classes
+                else entry.build(config, size))
     if config.spectral_norm in ("discriminator", "both"):
         networks = dataclasses.replace(
             networks, discriminator=spectrally_normalized(networks.discriminator))
@@ -137,13 +143,19 @@ def _generator_penalty(config: TrainConfig, generator: keras.Model):
 
 
 def build_gan(config: TrainConfig, *, image_size: int | None = None,
-              vocab_size: int | None = None) -> GAN:
+              vocab_size: int | None = None, num_classes: int = 0,
+              class_frequencies=None) -> GAN:
     """The networks of ``config.model`` in a compiled ``GAN``: image models need ``image_size``,
-    text models (``language``) ``vocab_size``. Per-model defaults of ``config`` are resolved here. Call
-    it inside the run's ``tf.distribute`` strategy scope (if any): its variables are made there."""
+    text models (``language``) ``vocab_size``, class-conditional ones (``config.conditional``)
+    ``num_classes`` and optionally the classes' shares of the data (``class_frequencies``; default
+    uniform). Per-model defaults of ``config`` are resolved here. Call it inside the run's
+    ``tf.distribute`` strategy scope (if any): its variables are made there."""
     config = config.resolved()
+    if config.conditional and num_classes < 1:
+        raise ValueError("a class-conditional GAN needs num_classes ≥ 1 (read from the data)")
+    num_classes = num_classes if config.conditional else 0
     with _compute_precision(config.mixed_precision):
-        networks = _networks(config, image_size, vocab_size)
+        networks = _networks(config, image_size, vocab_size, num_classes)
     gan = GAN(networks.generator, networks.discriminator, loss=config.loss,
               n_critic=config.n_critic, gp_weight=config.gp_weight, seed=config.seed,
               regularizer=config.regularizer or None,
@@ -156,7 +168,8 @@ def build_gan(config: TrainConfig, *, image_size: int | None = None,
               generator_average=(GeneratorAverage(networks.generator, config.ema_decay,
                                                   config.ema_start_step)
                                  if config.ema_decay else None),
-              augment=_augmentation(config))
+              augment=_augmentation(config), num_classes=num_classes,
+              class_frequencies=class_frequencies)
     gan.compile(
         d_optimizer=_optimizer(config, config.d_lr, config.d_beta1, config.d_beta2),
         g_optimizer=_optimizer(config, config.g_lr, config.g_beta1, config.g_beta2),
@@ -254,17 +267,26 @@ def _image_task(config: TrainConfig, logdir: Path, writer, features, chief: bool
                 strategy, stop_requests: StopRequests | None) -> _Task:
     """The image data, networks and evaluators. FID runs on every worker (each computes a share
     of the samples' features); only the chief needs the reference statistics."""
-    data = image_data.load_image_data(config.dataset, config.image_size)
-    gan = build_gan(config, image_size=data.image_size)
+    data = image_data.load_image_data(config.dataset, config.image_size,
+                                      labelled=config.conditional)
+    grid_rng = np.random.default_rng([config.seed, 1])
+    if config.conditional:
+        check_classes(logdir / CLASSES_FILE, data, write=chief)
+        gan = build_gan(config, image_size=data.image_size, num_classes=data.num_classes,
+                        class_frequencies=data.class_frequencies())
+        grid_inputs, columns, description = class_grid_inputs(gan, grid_rng, data.class_names)
+    else:
+        gan = build_gan(config, image_size=data.image_size)
+        grid_inputs, columns, description = (gan.numpy_noise(grid_rng, _SAMPLE_GRID_SIZE),
+                                             None, None)
     training_data = image_data.decoded_in_memory(data)
-    fixed_noise = gan.numpy_noise(np.random.default_rng([config.seed, 1]), _SAMPLE_GRID_SIZE)
     task = _Task(
         gan,
         lambda start_step, rows: image_data.training_batches(
             training_data, config.batch_size, config.seed,
             start_step * config.n_critic * config.batch_size, rows),
         [callbacks_lib.SampleGridWriter(writer, config.sample_every, logdir / "samples",
-                                        fixed_noise)],
+                                        grid_inputs, columns, description)],
         {},
         data.find_unreadable,
     )

@@ -9,7 +9,10 @@ what they need is missing:
 * the original's published statistics in ``$TTUR_PAPER_STATS_DIR`` (``fid_stats_cifar10_train.npz``…)
   for the comparisons with them;
 * for the Table 1 training results, the ``results.json`` of ``scripts/reproduce_table1.py``
-  (GPU-days of training) in ``$TTUR_PAPER_RESULTS``: the tests read it, they do not train.
+  (GPU-days of training) in ``$TTUR_PAPER_RESULTS``: the tests read it, they do not train;
+* for the models after the paper (SNGAN, BigGAN, SAGAN), their runs' folders in
+  ``$TTUR_PAPER_LATER_RUNS``: ``<flagfile stem>`` or ``<flagfile stem>_<anything>`` (one per
+  seed), as ``train_wgan_gp.py --flagfile=configs/<stem>.flags --logdir=...`` writes them.
 """
 
 import os
@@ -20,7 +23,7 @@ import pytest
 # Read at import, before the suite's autouse fixture hides the user's environment from lookups.
 _ENVIRONMENT = {name: os.environ.get(name, "") for name in (
     "TTUR_PAPER_INCEPTION", "TTUR_INCEPTION_DIR", "TTUR_PAPER_STATS_DIR", "TTUR_PAPER_RESULTS",
-    "TFDS_DATA_DIR", "XDG_CACHE_HOME")}
+    "TTUR_PAPER_LATER_RUNS", "TFDS_DATA_DIR", "XDG_CACHE_HOME")}
 _CHECKOUT = Path(__file__).resolve().parents[2]
 # The real graph has about a thousand nodes (Inception-v3 with its batch norms); the stand-in has
 # a few dozen.
@@ -101,4 +104,34 @@ def table1_runs(row: str, setting: str) -> list[dict]:
     if not runs:
         pytest.skip(f"{path} has no finished run of {row} ({setting}) in the paper's setting: run "
                     f"scripts/reproduce_table1.py --rows={row} without size overrides")
+    return runs
+
+
+def later_runs(stem: str, flagfile: Path) -> list[dict]:
+    """The finished runs of ``flagfile`` (a model after the paper) in ``$TTUR_PAPER_LATER_RUNS``
+    (entries as ``results.json`` holds them, best "fid" and the highest "inception_score"), or a
+    skip saying how to produce them."""
+    from ttur_tf.sweep.event_scalars import read_scalars
+    from ttur_tf.sweep.table1_results import run_entry
+
+    folder = Path(_ENVIRONMENT["TTUR_PAPER_LATER_RUNS"]) if _ENVIRONMENT["TTUR_PAPER_LATER_RUNS"] \
+        else None
+    if folder is None or not folder.is_dir():
+        pytest.skip(f"training {stem} takes GPU-days: run train_wgan_gp.py "
+                    f"--flagfile=configs/{stem}.flags --logdir=DIR/{stem} and set "
+                    "TTUR_PAPER_LATER_RUNS to DIR")
+    runs = []
+    for logdir in sorted(folder.glob(f"{stem}*")):
+        if logdir.name != stem and not logdir.name.startswith(stem + "_"):
+            continue
+        entry = run_entry(stem, "published", 0, flagfile, logdir, ("fid",), [])
+        if entry["status"] != "finished":
+            continue
+        scores = read_scalars(str(logdir)).get("inception_score")
+        if scores is not None and scores.values.size:
+            entry["best"]["inception_score"] = {"value": float(max(scores.values))}
+        runs.append(entry)
+    if not runs:
+        pytest.skip(f"{folder} holds no finished run of configs/{stem}.flags (a folder {stem} or "
+                    f"{stem}_<seed>)")
     return runs

@@ -23,7 +23,7 @@ from ttur_tf.data import image_files
 from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
 from ttur_tf.files import read_npz
 
-__all__ = ["ImageBatches", "image_batches", "read_npz_images"]
+__all__ = ["ImageBatches", "image_batches", "read_npz_images", "read_npz_labels"]
 
 
 @dataclasses.dataclass
@@ -56,6 +56,25 @@ def read_npz_images(path: str | os.PathLike) -> np.ndarray:
             f"{images.shape}"
         )
     return images
+
+
+def read_npz_labels(path: str | os.PathLike, count: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The class labels of an .npz of images: its ``labels`` array, integers (count,) ≥ 0, as
+    int32, and the class names "0" … "C−1" (C: the largest label + 1).
+
+    Raises:
+        ValueError: no ``labels`` array, or not one non-negative integer per image.
+    """
+    path = Path(path)
+    arrays = read_npz(path, "an .npz of images")
+    if "labels" not in arrays:
+        raise ValueError(f"{path} has no 'labels' array: a class-conditional GAN needs one class "
+                         f"per image (integers 0…C−1, shape ({count},)) next to 'images'")
+    labels = arrays["labels"]
+    if labels.shape != (count,) or labels.dtype.kind not in "iu" or (labels < 0).any():
+        raise ValueError(f"{path}: 'labels' must hold one integer ≥ 0 per image, shape ({count},), "
+                         f"got {labels.dtype} {labels.shape}")
+    return labels.astype(np.int32), tuple(str(k) for k in range(int(labels.max()) + 1))
 
 
 def _batched_array(images: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:

@@ -9,6 +9,11 @@ Sources (``load_image_data``):
 * a folder of image files (PNG/JPEG/…, center-cropped to a square and resized when needed);
 * an ``.npz`` file with a uint8 array (N, H, W, 3) under ``images`` (or as its only array).
 
+Class labels (``load_image_data(..., labelled=True)``, for class-conditional GANs): a tfds
+dataset's ``label`` feature, the class subfolders of a folder (one subfolder per class, sorted by
+name: class k is the k-th), or an ``.npz``'s ``labels`` array. Labelled training batches are
+(images, labels int32 (B,)) and follow the images through shuffling and resuming.
+
 Resizing uses bilinear interpolation with antialiasing (as PIL's resize that the originals use).
 Training pixels are x / 127.5 − 1 in [-1, 1] (the original's 2·(x/255 − 0.5)).
 
@@ -35,7 +40,7 @@ from absl import logging
 from ttur_tf.data.tfds_sources import TFDS_PREFIX, load_tfds, parse_tfds_source
 from ttur_tf.errors import first_line
 from ttur_tf.data import image_files
-from ttur_tf.data.image_sources import read_npz_images
+from ttur_tf.data.image_sources import read_npz_images, read_npz_labels
 
 __all__ = [
     "PAPER_DATASETS",
@@ -75,6 +80,9 @@ class ImageData:
             source is not at fault.
         in_memory: whether the images are held in memory already (an .npz, or a source after
             ``decoded_in_memory``).
+        labels: each image's class, int32 (num_images,) in [0, len(class_names)), in the order
+            of ``elements``; None for an unlabelled source.
+        class_names: the classes' names, class k is ``class_names[k]`` (() when unlabelled).
     """
 
     name: str
@@ -85,6 +93,21 @@ class ImageData:
     shuffle_buffer: int
     find_unreadable: Callable[[Exception], Exception | None] = lambda error: None
     in_memory: bool = False
+    labels: np.ndarray | None = None
+    class_names: tuple[str, ...] = ()
+
+    @property
+    def num_classes(self) -> int:
+        """The number of classes (0 when unlabelled)."""
+        return len(self.class_names)
+
+    def class_frequencies(self) -> np.ndarray:
+        """Each class's share of the images, float64 (num_classes,), summing to 1: the
+        distribution a conditional generator's evaluation samples its labels from."""
+        if self.labels is None:
+            raise ValueError(f"{self.name} has no class labels")
+        counts = np.bincount(self.labels, minlength=self.num_classes)
+        return counts / counts.sum()
 
 
 def _square(image: tf.Tensor, image_size: int, crop: int | None) -> tf.Tensor:
@@ -104,7 +127,18 @@ def _square(image: tf.Tensor, image_size: int, crop: int | None) -> tf.Tensor:
     return tf.ensure_shape(square, [image_size, image_size, 3])
 
 
-def _from_tfds(source: str, image_size: int | None) -> ImageData:
+def _tfds_labels(records: tf.data.Dataset, info, name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Every record's ``label`` (int32, in file order) and the class names of a tfds dataset."""
+    feature = info.features["label"] if "label" in info.features else None
+    if feature is None or not hasattr(feature, "num_classes"):
+        raise ValueError(f"the tfds dataset {name!r} has no class label feature 'label': a "
+                         "class-conditional GAN needs labelled data (train it unconditionally)")
+    labels = np.concatenate(list(records.map(lambda record: record["label"]).batch(8192)
+                                 .as_numpy_iterator())).astype(np.int32)
+    return labels, tuple(feature.names)
+
+
+def _from_tfds(source: str, image_size: int | None, labelled: bool = False) -> ImageData:
     import tensorflow_datasets as tfds  # imported only when a tfds source is used
 
     name, split = parse_tfds_source(source)
@@ -137,14 +171,36 @@ def _from_tfds(source: str, image_size: int | None) -> ImageData:
             "prepare it again (scripts/prepare_data.py)"
         )
 
+    labels, class_names = _tfds_labels(records, info, name) if labelled else (None, ())
     return ImageData(
         f"{name}/{split}", records.map(lambda record: record["image"]), decode, count, image_size,
-        min(count, _SHUFFLE_BUFFER_ENCODED_RECORDS), damaged,
+        min(count, _SHUFFLE_BUFFER_ENCODED_RECORDS), damaged, labels=labels,
+        class_names=class_names,
     )
 
 
-def _from_folder(folder: Path, image_size: int | None) -> ImageData:
-    files = image_files.list_image_files(folder)
+def _class_folders(folder: Path) -> tuple[list[Path], np.ndarray, tuple[str, ...]]:
+    """The images of a folder of class subfolders: (files, their classes int32, class names);
+    class k is the k-th subfolder by name."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder {folder} does not exist")
+    subfolders = sorted(entry for entry in folder.iterdir() if entry.is_dir())
+    if not subfolders:
+        raise ValueError(f"{folder} has no subfolders: a class-conditional GAN trains on a folder "
+                         "with one subfolder of images per class (class k: the k-th by name)")
+    files, labels = [], []
+    for index, subfolder in enumerate(subfolders):
+        members = image_files.list_image_files(subfolder)
+        files += members
+        labels += [index] * len(members)
+    return files, np.asarray(labels, np.int32), tuple(path.name for path in subfolders)
+
+
+def _from_folder(folder: Path, image_size: int | None, labelled: bool = False) -> ImageData:
+    if labelled:
+        files, labels, class_names = _class_folders(folder)
+    else:
+        files, labels, class_names = image_files.list_image_files(folder), None, ()
     if image_size is None:
         first = next(image_files.decoded_images(files[:1]))
         image_size = min(first.shape[:2])
@@ -165,11 +221,12 @@ def _from_folder(folder: Path, image_size: int | None) -> ImageData:
 
     elements = tf.data.Dataset.from_tensor_slices([str(path) for path in files])
     return ImageData(str(folder), elements, decode, len(files), image_size, len(files),
-                     unreadable_file)
+                     unreadable_file, labels=labels, class_names=class_names)
 
 
-def _from_npz(path: Path, image_size: int | None) -> ImageData:
+def _from_npz(path: Path, image_size: int | None, labelled: bool = False) -> ImageData:
     images = read_npz_images(path)
+    labels, class_names = read_npz_labels(path, len(images)) if labelled else (None, ())
     image_size = image_size or min(images.shape[1:3])
     table = tf.constant(images)
 
@@ -178,10 +235,11 @@ def _from_npz(path: Path, image_size: int | None) -> ImageData:
 
     count = images.shape[0]
     return ImageData(str(path), tf.data.Dataset.range(count), decode, count, image_size, count,
-                     in_memory=True)
+                     in_memory=True, labels=labels, class_names=class_names)
 
 
-def load_image_data(source: str, image_size: int | None = None) -> ImageData:
+def load_image_data(source: str, image_size: int | None = None,
+                    labelled: bool = False) -> ImageData:
     """Opens an image source (see the module docstring).
 
     Args:
@@ -189,6 +247,8 @@ def load_image_data(source: str, image_size: int | None = None) -> ImageData:
             folder of images or an .npz file.
         image_size: output height and width; default: the paper's size for its datasets, else the
             shorter side of the (first) image, or of a tfds dataset's fixed image shape.
+        labelled: read each image's class too (see the module docstring); an error if the
+            source has none.
 
     Raises:
         FileNotFoundError, NotADirectoryError, ValueError: with a message saying what to fix.
@@ -196,18 +256,18 @@ def load_image_data(source: str, image_size: int | None = None) -> ImageData:
     if image_size is not None and image_size < 1:
         raise ValueError(f"image_size must be ≥ 1, got {image_size}")
     if source.startswith(TFDS_PREFIX) or source in PAPER_DATASETS:
-        return _from_tfds(source, image_size)
+        return _from_tfds(source, image_size, labelled)
     path = Path(source)
     if path.suffix.lower() == ".npz":
         if not path.is_file():
             raise FileNotFoundError(f"image array file {path} does not exist")
-        return _from_npz(path, image_size)
+        return _from_npz(path, image_size, labelled)
     if not path.exists():
         raise FileNotFoundError(
             f"dataset {source!r} is neither a folder, an .npz file nor a known tfds dataset "
             f"({', '.join(PAPER_DATASETS)} or tfds:NAME/SPLIT)"
         )
-    return _from_folder(path, image_size)
+    return _from_folder(path, image_size, labelled)
 
 
 def _physical_memory_bytes() -> int:
@@ -253,10 +313,18 @@ def uint8_images(data: ImageData) -> tf.data.Dataset:
     return data.elements.map(data.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
+def _labelled_elements(data: ImageData) -> tf.data.Dataset:
+    """The source's elements, each with its class when the source is labelled."""
+    if data.labels is None:
+        return data.elements
+    return tf.data.Dataset.zip(data.elements, tf.data.Dataset.from_tensor_slices(data.labels))
+
+
 def training_batches(
     data: ImageData, batch_size: int, seed: int, start_image: int = 0, rows: slice | None = None
 ) -> tf.data.Dataset:
-    """Endless shuffled training batches, float32 (batch_size, size, size, 3) in [-1, 1].
+    """Endless shuffled training batches, float32 (batch_size, size, size, 3) in [-1, 1]; for a
+    labelled source (images, labels int32 (batch_size,)).
 
     Args:
         data: the source.
@@ -274,22 +342,38 @@ def training_batches(
 
     def epoch(index):
         # A stateless permutation of each block of shuffle_buffer elements, keyed by (seed, epoch,
-        # block): reproducible from the position alone, and independent of global seeds.
-        blocks = data.elements.batch(data.shuffle_buffer).enumerate()
+        # block): reproducible from the position alone, and independent of global seeds. The
+        # permutation depends on the key and the block's length only, so a labelled source's
+        # images come in the same order as unlabelled.
+        blocks = _labelled_elements(data).batch(data.shuffle_buffer).enumerate()
 
         def permute(block_index, block):
             key = tf.stack([tf.constant(seed, tf.int64), index * _EPOCH_SEED_STRIDE + block_index])
-            return tf.random.experimental.stateless_shuffle(block, seed=key)
+            length = tf.shape(tf.nest.flatten(block)[0], out_type=tf.int64)[0]
+            order = tf.random.experimental.stateless_shuffle(tf.range(length), seed=key)
+            return tf.nest.map_structure(lambda part: tf.gather(part, order), block)
 
         return blocks.map(permute).unbatch()
 
     stream = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max).flat_map(epoch).skip(offset)
     kept = len(range(batch_size)[rows])
     if kept < batch_size:  # cut the cheap elements, so that the other rows are never decoded
-        stream = stream.batch(batch_size, drop_remainder=True).map(
-            lambda elements: elements[rows]).unbatch()
-    images = stream.map(data.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    batches = images.batch(kept, drop_remainder=True).map(
-        lambda batch: tf.cast(batch, tf.float32) / 127.5 - 1.0
-    )
+        def these_rows(*parts):  # an element, or (element, label)
+            cut = tuple(part[rows] for part in parts)
+            return cut if len(cut) > 1 else cut[0]
+
+        stream = stream.batch(batch_size, drop_remainder=True).map(these_rows).unbatch()
+    if data.labels is None:
+        images = stream.map(data.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return images.batch(kept, drop_remainder=True).map(_to_training_pixels).prefetch(
+            tf.data.AUTOTUNE)
+    examples = stream.map(lambda element, label: (data.decode(element), label),
+                          num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    batches = examples.batch(kept, drop_remainder=True).map(
+        lambda images, labels: (_to_training_pixels(images), labels))
     return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _to_training_pixels(images: tf.Tensor) -> tf.Tensor:
+    """uint8 pixels → float32 in [-1, 1]."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0

@@ -22,3 +22,4 @@ def check_image_size_and_width(image_size: int, width: int, width_name: str) -> 
 from ttur_tf.models import wgan_gp_resnet  # noqa: E402, F401, I001
 from ttur_tf.models import dcgan, language  # noqa: E402, F401, I001
 from ttur_tf.models import sngan_resnet  # noqa: E402, F401, I001
+from ttur_tf.models import biggan_resnet  # noqa: E402, F401, I001

@@ -31,7 +31,7 @@ NOISE_DIM = 100
 ORIGINAL_SETTINGS = dict(
     dim=64, loss="dcgan", d_lr=2e-4, g_lr=2e-4, d_beta1=0.5, d_beta2=0.999, g_beta1=0.5,
     g_beta2=0.999, steps=100_000, checkpoint_every=2000, fid_every=5000,
-    spectral_norm="none",
+    spectral_norm="none", attention_resolution=0,
 )
 _STDDEV = 0.02
 

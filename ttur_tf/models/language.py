@@ -35,7 +35,7 @@ NOISE_DIM = 128
 ORIGINAL_SETTINGS = dict(
     dim=512, loss="wgan-gp", d_lr=3e-4, g_lr=1e-4, d_beta1=0.5, d_beta2=0.9, g_beta1=0.5,
     g_beta2=0.9, steps=200_000, checkpoint_every=1000, fid_every=0,
-    spectral_norm="none",
+    spectral_norm="none", attention_resolution=0,
 )
 RESIDUAL_BLOCKS = 5
 _RESIDUAL_SCALE = 0.3

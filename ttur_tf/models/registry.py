@@ -6,7 +6,10 @@ An architecture is one module that builds its networks and registers them::
                         build=build_networks, description="..."))
 
 ``build(config, size)`` gets the resolved ``TrainConfig`` and the image side (``data="images"``)
-or the number of character ids (``data="text"``) and returns ``Networks``. ``defaults`` gives a
+or the number of character ids (``data="text"``) and returns ``Networks``. An entry with
+``conditional=True`` also builds class-conditional networks: ``build(config, size,
+num_classes=C)`` returns a generator taking [noise, labels] and a discriminator taking [images,
+labels] (labels int32 (B,) in [0, C)). ``defaults`` gives a
 value to every ``per_model`` setting of ``TrainConfig`` (the published setting of the
 architecture). The built-in architectures register when ``ttur_tf.models`` is imported.
 """
@@ -46,13 +49,17 @@ class Networks:
 
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
-    """One ``--model``: what it trains on, its per-model defaults and its builder."""
+    """One ``--model``: what it trains on, its per-model defaults, its builder, whether it
+    builds class-conditional networks too and whether it has a self-attention block
+    (``attention_resolution``)."""
 
     name: str
     data: str
     defaults: Mapping[str, object]
     build: Callable[..., Networks]
     description: str
+    conditional: bool = False
+    attention: bool = False
 
     def __post_init__(self):
         if self.data not in DATA_KINDS:

@@ -48,7 +48,7 @@ __all__ = [
 ORIGINAL_SETTINGS = dict(
     dim=64, loss="wgan-gp", d_lr=3e-4, g_lr=1e-4, d_beta1=0.0, d_beta2=0.9, g_beta1=0.0,
     g_beta2=0.9, steps=100_000, checkpoint_every=1000, fid_every=1000,
-    spectral_norm="none",
+    spectral_norm="none", attention_resolution=0,
 )
 CRITIC_HEADS = ("per_image", "original")
 _NOISE_DIM = 128

@@ -68,11 +68,11 @@ def _graph_sha256(config: dict) -> str | None:
     """SHA-256 of the Inception graph a run's FID read; None for text or no graph found."""
     if config.get("model") == "language":
         return None
-    from ttur_tf.fid.inception import locate_graph
+    from ttur_tf.fid.inception import InceptionGraphError, locate_graph
 
     try:
         return _file_sha256(locate_graph(config.get("inception_path") or None, download=False))
-    except (OSError, ValueError):
+    except (OSError, ValueError, InceptionGraphError):
         return None
 
 
