@@ -10,6 +10,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from conftest import mean_color_features
+from test_training import CrashAt, network_state
 from ttur_tf.classes import check_classes
 from ttur_tf.data import images as image_data
 from ttur_tf.gan import stack_critic_batches
@@ -211,3 +212,23 @@ def test_a_run_records_its_classes_and_accepts_only_them_again(tmp_path, class_f
 def test_conditional_training_needs_a_model_with_conditional_networks(tmp_path, class_folder):
     with pytest.raises(ValueError, match="model=dcgan has no class-conditional networks"):
         tiny_conditional(tmp_path / "run", class_folder, model="dcgan").validate()
+
+
+@pytest.mark.heavy
+def test_a_conditional_run_resumed_after_a_crash_continues_like_an_uninterrupted_run(
+        tmp_path, class_folder):
+    # Three steps with n_critic 2: the labels of the images the resumed run skips stay skipped.
+    settings = dict(steps=3, n_critic=2, checkpoint_every=2)
+    uninterrupted = tiny_conditional(tmp_path / "a", class_folder, **settings)
+    train(uninterrupted)
+    interrupted = tiny_conditional(tmp_path / "b", class_folder, **settings)
+    with pytest.raises(KeyboardInterrupt):
+        train(interrupted, extra_callbacks=[CrashAt(3)])  # after the checkpoint at step 2
+    assert train(interrupted).step == 3
+    expected = network_state(uninterrupted.logdir, uninterrupted)
+    resumed = network_state(interrupted.logdir, interrupted)
+    assert expected.keys() == resumed.keys()
+    assert any("gamma_offset" in name for name in expected)
+    for name in expected:
+        np.testing.assert_allclose(resumed[name], expected[name], rtol=1e-5, atol=1e-6,
+                                   err_msg=name)

@@ -12,8 +12,6 @@ from ttur_tf.fid import InceptionFeatures, InceptionGraphError, locate_graph
 from ttur_tf.fid import inception
 from ttur_tf.fid.standin import write_standin_graph
 
-from test_distribute import two_replicas
-
 
 def features_one_image_at_a_time_in_a_session(graph_path, images):
     """The original's pipeline: the unmodified graph in a TF1 session, fed batch size 1."""
@@ -82,28 +80,6 @@ def test_features_work_eagerly_and_inside_tf_function(standin_features):
 def test_repeated_runs_are_identical(standin_features):
     images = pixels(4, 32, 32)
     np.testing.assert_array_equal(standin_features(images).numpy(), standin_features(images).numpy())
-
-
-def test_the_weights_are_held_once_in_variables_not_copied_into_the_graph(standin_features):
-    graph_def = standin_features.graph.as_graph_def()
-    weight_constants = [node.name for node in graph_def.node if node.op == "Const"
-                        and tf.make_ndarray(node.attr["value"].tensor).size > 1
-                        and node.attr["dtype"].type == tf.float32.as_datatype_enum]
-    assert weight_constants == []
-    assert sum(int(np.prod(v.shape)) for v in standin_features._weights) > 2048 * 16
-
-
-def test_features_made_under_a_strategy_read_each_replicas_own_copy(standin_graph_path):
-    strategy = two_replicas()
-    with strategy.scope():
-        mirrored = InceptionFeatures(standin_graph_path, download=False)
-    for weight in mirrored._weights:
-        assert len({copy.device for copy in strategy.experimental_local_results(weight)}) == 2
-    images = pixels(4, 24, 24)
-    per_replica = strategy.run(tf.function(mirrored), args=(tf.constant(images),))
-    one_device = InceptionFeatures(standin_graph_path, download=False)(images).numpy()
-    for replica_features in strategy.experimental_local_results(per_replica):
-        np.testing.assert_allclose(replica_features.numpy(), one_device, rtol=1e-6)
 
 
 def test_uint8_grayscale_and_rgba_inputs_are_accepted(standin_features):

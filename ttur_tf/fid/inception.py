@@ -280,59 +280,23 @@ def _lower_legacy_batch_norm(graph_def: tf.compat.v1.GraphDef) -> tf.compat.v1.G
     return lowered
 
 
-def _weights_as_inputs(graph_def: tf.compat.v1.GraphDef):
-    """Turns every float constant of rank ≥ 1 (the network's weights) into a placeholder.
+def _import_pool3(subgraph: tf.compat.v1.GraphDef, path: Path):
+    """A concrete function (N, H, W, 3) float32 → (N, 1, 1, 2048) running ``subgraph`` (the
+    pool_3 subgraph, legacy ops lowered)."""
 
-    Returns:
-        (the rewritten GraphDef, the placeholders' names in order, their values as NumPy arrays).
-
-    Constants inside a graph are copied by everything that handles it: the imported graph, the
-    function library and each optimised instantiation (about 1.1 GiB for the real network's 96 MB
-    of weights). Fed as inputs, the weights exist once, in the variables that hold them. Shapes,
-    sizes and scalars (the resize to 299×299, the normalisation) stay constants.
-    """
-    rewritten = tf.compat.v1.GraphDef()
-    rewritten.versions.CopyFrom(graph_def.versions)
-    rewritten.library.CopyFrom(graph_def.library)
-    names, values = [], []
-    for node in graph_def.node:
-        copy = rewritten.node.add()
-        copy.CopyFrom(node)
-        tensor = node.attr["value"].tensor if node.op == "Const" else None
-        if tensor is None or not tf.dtypes.as_dtype(tensor.dtype).is_floating:
-            continue
-        value = tf.make_ndarray(tensor)
-        if value.ndim == 0:
-            continue
-        copy.op = "Placeholder"
-        copy.ClearField("attr")
-        copy.attr["dtype"].type = tensor.dtype
-        copy.attr["shape"].shape.CopyFrom(tf.TensorShape(value.shape).as_proto())
-        names.append(node.name)
-        values.append(value)
-    return rewritten, names, values
-
-
-def _import_pool3(subgraph: tf.compat.v1.GraphDef, weight_names: list[str],
-                  weight_values: list[np.ndarray], path: Path):
-    """A concrete function (images (N, H, W, 3) float32, *weights) → (N, 1, 1, 2048) running
-    ``subgraph`` (the pool_3 subgraph, legacy ops lowered, weights as placeholders named
-    ``weight_names``)."""
-
-    def run_graph(images, *weights):
+    def run_graph(images):
         (pool3,) = tf.compat.v1.import_graph_def(
             subgraph,
-            input_map={INPUT_TENSOR: images,
-                       **{name + ":0": weight for name, weight in zip(weight_names, weights)}},
+            input_map={INPUT_TENSOR: images},
             return_elements=[OUTPUT_NODE + ":0"],
             name="FID_Inception_Net",
         )
         return pool3
 
-    signature = [_IMAGES_SPEC] + [
-        tf.TensorSpec(value.shape, tf.as_dtype(value.dtype)) for value in weight_values]
     try:
-        pool3_fn = tf.compat.v1.wrap_function(run_graph, signature)
+        pool3_fn = tf.compat.v1.wrap_function(
+            run_graph, [tf.TensorSpec([None, None, None, 3], tf.float32, name="images")]
+        )
     except (ValueError, tf.errors.OpError) as error:
         raise InceptionGraphError(
             f"{path} could not be imported as the Inception graph ({error}). {_how_to_install()}"
@@ -458,16 +422,14 @@ class InceptionFeatures:
         graph_def = read_graph_def(self.graph_path, data)
         weights = _class_weights(graph_def)
         self._class_weights = None if weights is None else tf.constant(weights)
-        subgraph, weight_names, weight_values = _weights_as_inputs(
-            _lower_legacy_batch_norm(_pool3_subgraph(graph_def)))
-        del graph_def, data
-        self._pool3 = _import_pool3(subgraph, weight_names, weight_values, self.graph_path)
-        # The weights, held once. Made under a tf.distribute strategy's scope they are mirrored:
-        # each replica reads its own device's copy.
-        self._weights = [tf.Variable(value, trainable=False, name=f"inception_weight_{index}")
-                         for index, value in enumerate(weight_values)]
+        subgraph = _lower_legacy_batch_norm(_pool3_subgraph(graph_def))
+        self._pool3 = _import_pool3(subgraph, self.graph_path)
+        # One function, traced once for every batch and image size: each instantiation of the
+        # graph holds its own copy of the constants (and a run of grappler to make it).
+        self._run_graph = tf.function(self._features_and_logits_of_prepared,
+                                      input_signature=[_IMAGES_SPEC])
         try:  # ops that import but cannot run (e.g. other legacy ops) fail here, not at first use
-            self._features_and_logits_of_prepared(tf.zeros([1, 8, 8, 3]))
+            self._run_graph(tf.zeros([1, 8, 8, 3]))
         except tf.errors.OpError as error:
             raise InceptionGraphError(
                 f"{self.graph_path} cannot be run by this TensorFlow ({first_line(error)}). "
@@ -482,7 +444,7 @@ class InceptionFeatures:
     def _features_and_logits_of_prepared(self, images: tf.Tensor):
         """(features (N, 2048), logits (N, classes)); logits (N, 0) for a graph without a
         classifier. The logits cost 2M multiply-adds an image against Inception's 5.7G."""
-        features = tf.reshape(self._pool3(images, *self._weights), [-1, FEATURE_DIM])
+        features = tf.reshape(self._pool3(images), [-1, FEATURE_DIM])
         if self._class_weights is None:
             return features, tf.zeros([tf.shape(features)[0], 0])
         return features, tf.matmul(features, self._class_weights)
@@ -513,7 +475,7 @@ class InceptionFeatures:
                 "the Inception Score needs the original graph's class logits. "
                 f"{_how_to_install()}"
             )
-        return self._features_and_logits_of_prepared(prepare_images(images))
+        return self._run_graph(prepare_images(images))
 
     def __call__(self, images) -> tf.Tensor:
         """Pool_3 features of a batch.
@@ -524,4 +486,4 @@ class InceptionFeatures:
         Returns:
             float32 tensor (N, 2048).
         """
-        return self._features_and_logits_of_prepared(prepare_images(images))[0]
+        return self._run_graph(prepare_images(images))[0]
