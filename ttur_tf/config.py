@@ -149,6 +149,9 @@ class TrainConfig:
         "(a tfds label, one subfolder per class, an .npz's labels array) set the number of "
         "classes; conditional batch norm in the generator, a projection discriminator.",
         shapes_networks=True)
+    num_classes: int = _setting(
+        0, "With --conditional: the number of classes the data must have (a check; the number "
+        "is always read from the data's labels); 0: whatever the data has.", minimum=0)
     attention_resolution: int | None = _setting(
         None, "Rows of the feature maps after which both networks have a self-attention block "
         "(SAGAN: 64 at 128×128; models sagan and biggan); 0: none.", minimum=0, per_model=True,
@@ -345,6 +348,9 @@ class TrainConfig:
         if config.diffaugment and text:
             raise ValueError(f"diffaugment={config.diffaugment} augments images: model "
                              f"{config.model} trains on text")
+        if config.num_classes and not config.conditional:
+            raise ValueError(f"num_classes={config.num_classes} is for class-conditional "
+                             "training: add --conditional")
         if config.conditional and not model_entry(config.model).conditional:
             raise ValueError(f"conditional: model={config.model} has no class-conditional "
                              "networks; use one of " + ", ".join(

@@ -271,6 +271,9 @@ def _image_task(config: TrainConfig, logdir: Path, writer, features, chief: bool
                                       labelled=config.conditional)
     grid_rng = np.random.default_rng([config.seed, 1])
     if config.conditional:
+        if config.num_classes and config.num_classes != data.num_classes:
+            raise ValueError(f"num_classes={config.num_classes}, but {data.name} has "
+                             f"{data.num_classes} classes {list(data.class_names)}")
         check_classes(logdir / CLASSES_FILE, data, write=chief)
         gan = build_gan(config, image_size=data.image_size, num_classes=data.num_classes,
                         class_frequencies=data.class_frequencies())
