@@ -66,6 +66,7 @@ def _tiny(flagfile, logdir, dataset, **overrides):
         steps=1, **overrides)
 
 
+@pytest.mark.heavy  # 9 s; CI builds and steps it below
 @pytest.mark.filterwarnings("ignore:only|the covariances")
 def test_the_biggan_flagfile_trains_conditionally_with_its_average(
         tmp_path, class_folder):  # noqa: F811
@@ -78,18 +79,21 @@ def test_the_biggan_flagfile_trains_conditionally_with_its_average(
     assert any(name.startswith("generator_average/") for name in reader.get_variable_to_shape_map())
 
 
-@pytest.mark.parametrize("flagfile, settings", [
-    ("sagan_ttur_cifar10.flags", {}),
-    ("sagan_128_folder.flags", dict(attention_resolution=16)),  # 32×32 here: attention at 16
+@pytest.mark.parametrize("flagfile, settings, attention_blocks", [
+    ("sagan_ttur_cifar10.flags", {}, 1),
+    ("sagan_128_folder.flags", dict(attention_resolution=16), 1),  # 32×32 here: attention at 16
+    ("biggan_cifar10.flags", {}, 0),
 ])
-def test_the_sagan_flagfiles_build_spectrally_normalized_attention_networks_that_train(
-        tmp_path, flagfile, settings):
-    config = _tiny(flagfile, tmp_path / "sagan", "unused", **settings).resolved()
-    assert (config.d_lr, config.g_lr, config.d_beta2, config.loss) == (4e-4, 1e-4, 0.9, "hinge")
+def test_the_later_flagfiles_build_spectrally_normalized_networks_that_train(
+        tmp_path, flagfile, settings, attention_blocks):
+    config = _tiny(flagfile, tmp_path / "run", "unused", **settings).resolved()
+    assert config.loss == "hinge" and config.conditional
+    if flagfile.startswith("sagan"):
+        assert (config.d_lr, config.g_lr, config.d_beta2) == (4e-4, 1e-4, 0.9)
     gan = build_gan(config, image_size=32, num_classes=3)
     for network in (gan.generator, gan.discriminator):
         attention = [layer for layer in network.layers if isinstance(layer, SelfAttention)]
-        assert len(attention) == 1 and attention[0].spectral_norm
+        assert len(attention) == attention_blocks and all(a.spectral_norm for a in attention)
         assert any(isinstance(layer, SpectralNorm) for layer in network.layers)
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (4, 1, 32, 32, 3)).astype(np.float32)

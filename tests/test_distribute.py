@@ -180,8 +180,8 @@ def test_two_replicas_train_the_later_parts_as_one_device_does(model, loss, sett
 # both players' updates use a remembered gradient (the generator skips its first update).
 @pytest.mark.slow
 @pytest.mark.parametrize("update_rule", [
-    pytest.param("extragradient", marks=pytest.mark.heavy),  # CI: optimistic's all-reduce
-    "optimistic",
+    pytest.param("extragradient", marks=pytest.mark.heavy),
+    pytest.param("optimistic", marks=pytest.mark.heavy),  # CI: its resume on two replicas below
 ])
 def test_two_replicas_follow_the_extrapolating_rules_as_one_device_does(update_rule):
     one, one_history = trained(tf.distribute.get_strategy(), "dcgan", "dcgan", 1, steps=3,

@@ -113,6 +113,7 @@ def test_a_hundred_and_fifty_steps_halve_js1(tmp_path, tiny_corpus):
 
 
 @pytest.mark.slow
+@pytest.mark.heavy  # 16 s; a language run resumes in CI in test_checkpoint_compatibility.py
 def test_the_character_map_survives_a_resume_even_if_the_corpus_changed(tmp_path, tiny_corpus):
     logdir = tmp_path / "run"
     train(language_config(logdir, tiny_corpus, steps=2))

@@ -73,6 +73,7 @@ def test_scores_samples_and_losses_leave_the_networks_as_float32():
     assert gan.generate(gan.numpy_noise(np.random.default_rng(0), 2)).dtype == np.float32
 
 
+@pytest.mark.heavy  # 15 s
 def test_float16_skips_the_steps_whose_gradients_overflow_and_lowers_the_loss_scale():
     # The language critic's gradients at the initial loss scale 2^15 overflow float16: those
     # updates are skipped (not applied as inf/NaN) and the scale halves until they fit.

@@ -43,6 +43,7 @@ def _estimate(tmp_path, graph, rows):
     return {row["name"]: row for row in record["rows"]}, record, printed
 
 
+@pytest.mark.heavy  # 19 s; the arithmetic is checked above
 def test_the_script_prints_each_rows_estimate_labelled_as_such_and_writes_the_numbers(
         tmp_path, standin_graph_path):
     rows, record, printed = _estimate(tmp_path, standin_graph_path, "lang_1b")
