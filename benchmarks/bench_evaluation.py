@@ -60,16 +60,9 @@ def measure(job):
 
 
 def _graph() -> str:
-    if FLAGS.graph:
-        return FLAGS.graph
-    from ttur_tf.fid.fullsize import FULLSIZE_FILE_NAME, write_fullsize_graph
-    from ttur_tf.fid.inception import default_cache_dir
+    from ttur_tf.fid.fullsize import cached_fullsize_graph
 
-    path = default_cache_dir() / FULLSIZE_FILE_NAME
-    if not path.is_file():
-        print(f"building the full-size costs-only graph into {path} (once)")
-        write_fullsize_graph(path)
-    return str(path)
+    return FLAGS.graph or str(cached_fullsize_graph())
 
 
 def main(argv):

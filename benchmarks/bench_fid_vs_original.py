@@ -100,16 +100,9 @@ def write_folder(folder: Path, count: int, size: int, rng) -> Path:
 
 
 def _graph() -> str:
-    if FLAGS.graph:
-        return FLAGS.graph
-    from ttur_tf.fid.fullsize import FULLSIZE_FILE_NAME, write_fullsize_graph
+    from ttur_tf.fid.fullsize import cached_fullsize_graph
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ttur_tf"
-    path = cache / FULLSIZE_FILE_NAME
-    if not path.is_file():
-        print(f"building the full-size costs-only graph into {path} (once)")
-        write_fullsize_graph(path)
-    return str(path)
+    return FLAGS.graph or str(cached_fullsize_graph())
 
 
 def main(argv):

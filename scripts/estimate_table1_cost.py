@@ -54,17 +54,13 @@ def _inception_path(given: str) -> Path:
     if given:
         return Path(given)
     from ttur_tf.errors import InceptionGraphError
-    from ttur_tf.fid.fullsize import FULLSIZE_FILE_NAME, write_fullsize_graph
-    from ttur_tf.fid.inception import default_cache_dir, locate_graph
+    from ttur_tf.fid.fullsize import cached_fullsize_graph
+    from ttur_tf.fid.inception import locate_graph
 
     try:
         return locate_graph(None, download=False)
     except (FileNotFoundError, InceptionGraphError):
-        path = default_cache_dir() / FULLSIZE_FILE_NAME
-        if not path.is_file():
-            print(f"building the full-size costs-only Inception graph into {path} (once)")
-            write_fullsize_graph(path)
-        return path
+        return cached_fullsize_graph()
 
 
 def _overrides(texts: list[str]) -> dict[str, str]:

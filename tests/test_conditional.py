@@ -10,7 +10,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from conftest import mean_color_features
-from test_training import CrashAt, network_state
+from test_training import CrashAt, assert_resumed_like_uninterrupted
 from ttur_tf.classes import check_classes
 from ttur_tf.data import images as image_data
 from ttur_tf.gan import stack_critic_batches
@@ -233,10 +233,5 @@ def test_a_conditional_run_resumed_after_a_crash_continues_like_an_uninterrupted
     with pytest.raises(KeyboardInterrupt):
         train(interrupted, extra_callbacks=[CrashAt(3)])  # after the checkpoint at step 2
     assert train(interrupted).step == 3
-    expected = network_state(uninterrupted.logdir, uninterrupted)
-    resumed = network_state(interrupted.logdir, interrupted)
-    assert expected.keys() == resumed.keys()
+    expected = assert_resumed_like_uninterrupted(uninterrupted, interrupted)
     assert any("/normalize/moving_mean/" in name for name in expected)  # conditional batch norm
-    for name in expected:
-        np.testing.assert_allclose(resumed[name], expected[name], rtol=1e-5, atol=1e-6,
-                                   err_msg=name)

@@ -56,6 +56,17 @@ def network_state(logdir, config):
     return {name: reader.get_tensor(name) for name in names}
 
 
+def assert_resumed_like_uninterrupted(uninterrupted, resumed) -> dict:
+    """The latest checkpoints of two runs hold the same variables with the same values (to
+    float32 round-off); returns the uninterrupted run's."""
+    expected = network_state(uninterrupted.logdir, uninterrupted)
+    actual = network_state(resumed.logdir, resumed)
+    assert expected.keys() == actual.keys()
+    for name in expected:
+        np.testing.assert_allclose(actual[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    return expected
+
+
 @pytest.mark.filterwarnings("ignore:only|the covariances")
 def test_a_run_logs_losses_fid_samples_and_its_settings_and_checkpoints(tmp_path, image_npz):
     config = tiny_config(tmp_path / "run", image_npz, fid_every=2, fid_num_samples=12,
@@ -128,11 +139,7 @@ def test_resuming_after_a_crash_continues_like_an_uninterrupted_run(tmp_path, im
     assert train(interrupted).step == 5
     clock = logged_scalars(interrupted.logdir, "elapsed_seconds")
     assert sorted(clock) == [1, 2, 3, 4, 5] and clock[5] > clock[4] > clock[3] > clock[2]
-    expected, resumed = network_state(uninterrupted.logdir, uninterrupted), network_state(
-        interrupted.logdir, interrupted)
-    assert expected.keys() == resumed.keys()
-    for name in expected:
-        np.testing.assert_allclose(resumed[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    assert_resumed_like_uninterrupted(uninterrupted, interrupted)
 
 
 class FakeModel:

@@ -24,7 +24,8 @@ import tensorflow as tf
 from ttur_tf.fid.standin import as_2015_graph_def, original_head, original_input
 from ttur_tf.files import write_bytes_atomically
 
-__all__ = ["COSTS_ONLY_MARKER", "FULLSIZE_FILE_NAME", "write_fullsize_graph"]
+__all__ = ["COSTS_ONLY_MARKER", "FULLSIZE_FILE_NAME", "cached_fullsize_graph",
+           "write_fullsize_graph"]
 
 FULLSIZE_FILE_NAME = "fullsize_inception_costs_only.pb"
 # A node of the graph that says what it is, so that nothing takes it for the real one.
@@ -78,3 +79,15 @@ def write_fullsize_graph(path: str | os.PathLike, seed: int = 0) -> Path:
         path = path / FULLSIZE_FILE_NAME
     graph_def = _build_graph_def(seed)
     return write_bytes_atomically(path, graph_def.SerializeToString(deterministic=True))
+
+
+def cached_fullsize_graph() -> Path:
+    """The full-size costs-only graph in the user cache folder (``default_cache_dir``), built
+    there the first time it is asked for (a minute on 2 cores, said on stdout)."""
+    from ttur_tf.fid.inception import default_cache_dir
+
+    path = default_cache_dir() / FULLSIZE_FILE_NAME
+    if not path.is_file():
+        print(f"building the full-size costs-only Inception graph into {path} (once)")
+        write_fullsize_graph(path)
+    return path
