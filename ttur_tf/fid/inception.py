@@ -33,6 +33,7 @@ import tensorflow as tf
 from absl import logging
 
 from ttur_tf.errors import InceptionGraphError, first_line
+from ttur_tf.freed_memory import return_freed_memory
 
 __all__ = [
     "GRAPH_FILENAME",
@@ -43,6 +44,7 @@ __all__ = [
     "default_cache_dir",
     "download_graph",
     "locate_graph",
+    "pool3_subgraph",
     "prepare_images",
     "read_graph_def",
 ]
@@ -220,7 +222,7 @@ def read_graph_def(path: str | os.PathLike, data: bytes | None = None) -> tf.com
     return graph_def
 
 
-def _pool3_subgraph(graph_def: tf.compat.v1.GraphDef) -> tf.compat.v1.GraphDef:
+def pool3_subgraph(graph_def: tf.compat.v1.GraphDef) -> tf.compat.v1.GraphDef:
     """The nodes ``pool_3`` depends on, stopping at ``ExpandDims`` (which becomes the input)."""
     by_name = {node.name: node for node in graph_def.node}
     needed, pending = set(), [OUTPUT_NODE]
@@ -417,17 +419,12 @@ class InceptionFeatures:
 
     def __init__(self, inception_path: str | os.PathLike | None = None, download: bool = True):
         self.graph_path = locate_graph(inception_path, download=download)
-        data = self.graph_path.read_bytes()
-        self.graph_sha256 = hashlib.sha256(data).hexdigest()
-        graph_def = read_graph_def(self.graph_path, data)
-        weights = _class_weights(graph_def)
-        self._class_weights = None if weights is None else tf.constant(weights)
-        subgraph = _lower_legacy_batch_norm(_pool3_subgraph(graph_def))
-        self._pool3 = _import_pool3(subgraph, self.graph_path)
+        self._import_graph()
         # One function, traced once for every batch and image size: each instantiation of the
         # graph holds its own copy of the constants (and a run of grappler to make it).
         self._run_graph = tf.function(self._features_and_logits_of_prepared,
                                       input_signature=[_IMAGES_SPEC])
+        return_freed_memory()  # the parsed graph's copies, before grappler's (lower peak)
         try:  # ops that import but cannot run (e.g. other legacy ops) fail here, not at first use
             self._run_graph(tf.zeros([1, 8, 8, 3]))
         except tf.errors.OpError as error:
@@ -435,6 +432,17 @@ class InceptionFeatures:
                 f"{self.graph_path} cannot be run by this TensorFlow ({first_line(error)}). "
                 f"{_how_to_install()}"
             ) from error
+        return_freed_memory()  # grappler's copies of the weights (~450 MiB at full size)
+
+    def _import_graph(self) -> None:
+        """Reads, checks and imports the graph file; its parsed copies are freed on return."""
+        data = self.graph_path.read_bytes()
+        self.graph_sha256 = hashlib.sha256(data).hexdigest()
+        graph_def = read_graph_def(self.graph_path, data)
+        weights = _class_weights(graph_def)
+        self._class_weights = None if weights is None else tf.constant(weights)
+        subgraph = _lower_legacy_batch_norm(pool3_subgraph(graph_def))
+        self._pool3 = _import_pool3(subgraph, self.graph_path)
 
     @property
     def graph(self) -> tf.Graph:

@@ -11,9 +11,12 @@ For a row (its TTUR and original flagfiles) this measures, at the flagfile's siz
   ``fid_num_samples`` images and running the Inception graph on each (its operations counted by
   the profiler on ``inception_path``), or ``jsd_num_batches`` batches of lines (the n-gram
   counting on the host is left out);
-* memory: the networks' and both Adam optimizers' variables, plus the growth of the peak
-  resident set over the measured iterations (this machine's allocator: a proxy of the
-  accelerator's activation memory).
+* memory: the networks' and both Adam optimizers' variables, plus the larger of the train
+  step's and an evaluation's tensors at their peak (``graph_memory.peak_tensor_bytes`` on the
+  traced graphs: the train step at the flagfile's batch; the generator at
+  ``fid_sample_batch_size`` samples (language: ``batch_size``), and the Inception graph, weights
+  included, at ``fid_batch_size`` images). Framework overheads (workspaces, fragmentation) are
+  not in it.
 
 The estimate assumes the GPU reaches the same fraction of its peak on this model as this
 machine reached of its matmul rate: hours = total operations / (GPU peak × that fraction).
@@ -24,7 +27,6 @@ leaves out input pipelines, logging and checkpoints.
 from __future__ import annotations
 
 import dataclasses
-import resource
 import time
 from pathlib import Path
 
@@ -33,6 +35,7 @@ import tensorflow as tf
 
 from ttur_tf.gan import stack_critic_batches
 from ttur_tf.models.registry import model_entry
+from ttur_tf.sweep.graph_memory import peak_tensor_bytes
 from ttur_tf.training import build_gan
 from ttur_tf.training_flags import config_from_flagfile
 
@@ -60,38 +63,23 @@ def matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best
 
 
-def inception_flops(graph_path: str | Path, image_size: int) -> float:
-    """Float operations of one ``image_size``² image through the graph to ``pool_3``."""
-    from ttur_tf.fid.inception import INPUT_TENSOR, OUTPUT_NODE, read_graph_def
+def _inception_graph(graph_path: str | Path, batch: int, image_size: int) -> tf.Graph:
+    """The graph file's ops up to ``pool_3`` imported with an input of ``batch`` images of
+    ``image_size``² (the classifier after it costs 2M multiply-adds an image of 5.7G)."""
+    from ttur_tf.fid.inception import INPUT_TENSOR, OUTPUT_NODE, pool3_subgraph, read_graph_def
 
     graph = tf.Graph()
     with graph.as_default():
-        image = tf.compat.v1.placeholder(tf.float32, [1, image_size, image_size, 3])
-        tf.compat.v1.import_graph_def(read_graph_def(graph_path), name="",
-                                      input_map={INPUT_TENSOR: image},
+        images = tf.compat.v1.placeholder(tf.float32, [batch, image_size, image_size, 3])
+        tf.compat.v1.import_graph_def(pool3_subgraph(read_graph_def(graph_path)), name="",
+                                      input_map={INPUT_TENSOR: images},
                                       return_elements=[f"{OUTPUT_NODE}:0"])
-    return graph_flops(graph)
+    return graph
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize()
-
-
-def _reset_peak_rss() -> bool:
-    """Resets the kernel's peak-RSS mark of this process (Linux); False where it cannot."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss_bytes() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def inception_flops(graph_path: str | Path, image_size: int) -> float:
+    """Float operations of one ``image_size``² image through the graph to ``pool_3``."""
+    return graph_flops(_inception_graph(graph_path, 1, image_size))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +93,9 @@ class RowCost:
     evaluation_flops: float  # one evaluation: generating (and scoring) its samples
     seconds_per_iteration: float  # here, at n_critic = 1
     machine_flops_per_second: float  # here, float32 matmul
-    state_bytes: int
-    step_bytes: int
+    state_bytes: int  # variables, both optimizers' included
+    step_bytes: int  # the train step's tensors at their peak
+    evaluation_bytes: int  # an evaluation's tensors at their peak
     settings: dict[str, tuple[int, int, int]]
 
     def iteration_flops(self, n_critic: int) -> float:
@@ -129,7 +118,7 @@ class RowCost:
 
     @property
     def memory_bytes(self) -> int:
-        return self.state_bytes + self.step_bytes
+        return self.state_bytes + max(self.step_bytes, self.evaluation_bytes)
 
 
 def _is_text(config) -> bool:
@@ -161,9 +150,16 @@ def _gan(config):
     return build_gan(config, image_size=config.image_size)
 
 
-def _train_step_flops(gan, config) -> float:
+def _train_step_graph(gan, config) -> tf.Graph:
     element = _data(config, _input_size(config), config.batch_size).element_spec
-    return graph_flops(tf.function(gan.train_step).get_concrete_function(element).graph)
+    return tf.function(gan.train_step).get_concrete_function(element).graph
+
+
+def _generator_graph(gan, batch: int) -> tf.Graph:
+    """The generator's sampling (as evaluations run it) traced for ``batch`` inputs."""
+    noise = tf.TensorSpec([batch, gan.noise_dim], tf.float32)
+    inputs = [noise, tf.TensorSpec([batch], tf.int32)] if gan.num_classes else noise
+    return gan._generate.get_concrete_function(inputs, False).graph
 
 
 def _variable_bytes(gan) -> int:
@@ -187,25 +183,28 @@ def measure_row_cost(name: str, flagfiles: dict[str, Path], inception_path: str 
     config = _config(flagfiles["ttur"], {**overrides, "n_critic": 1})
     gan = _gan(config)
     two_critic_updates = _config(flagfiles["ttur"], {**overrides, "n_critic": 2})
-    one = _train_step_flops(gan, config)
-    two = _train_step_flops(_gan(two_critic_updates), two_critic_updates)
+    step_graph = _train_step_graph(gan, config)
+    one = graph_flops(step_graph)
+    two = graph_flops(_train_step_graph(_gan(two_critic_updates), two_critic_updates))
+    step_bytes = peak_tensor_bytes(step_graph)
     data = _data(config, _input_size(config), config.batch_size)
     gan.fit(data, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)  # tracing: not timed
-    baseline = _rss_bytes()
-    resettable = _reset_peak_rss()
     start = time.perf_counter()
     gan.fit(data, epochs=1, steps_per_epoch=iterations, verbose=0, shuffle=False)
     seconds = (time.perf_counter() - start) / iterations
-    step_bytes = max(0, _peak_rss_bytes() - baseline) if resettable else 0
-    noise = tf.TensorSpec([1, gan.noise_dim], tf.float32)
-    per_sample = graph_flops(tf.function(gan.generator).get_concrete_function(noise).graph)
-    samples = config.fid_num_samples
+    per_sample = graph_flops(_generator_graph(gan, 1))
     if _is_text(config):
         samples = config.jsd_num_batches * config.batch_size
+        evaluation_bytes = peak_tensor_bytes(_generator_graph(gan, config.batch_size))
     else:
         if inception_path is None:
             raise ValueError(f"{name}: an image row needs the Inception graph (inception_path)")
+        samples = config.fid_num_samples
         per_sample += inception_flops(inception_path, config.image_size)
+        evaluation_bytes = max(
+            peak_tensor_bytes(_generator_graph(gan, config.fid_sample_batch_size)),
+            peak_tensor_bytes(_inception_graph(inception_path, config.fid_batch_size,
+                                               config.image_size)))
     settings = {}
     for setting, flagfile in flagfiles.items():
         setting_config = _config(flagfile, overrides)
@@ -216,4 +215,5 @@ def measure_row_cost(name: str, flagfiles: dict[str, Path], inception_path: str 
         evaluation_flops=per_sample * samples,
         seconds_per_iteration=seconds,
         machine_flops_per_second=machine_flops_per_second or matmul_flops_per_second(),
-        state_bytes=_variable_bytes(gan), step_bytes=step_bytes, settings=settings)
+        state_bytes=_variable_bytes(gan), step_bytes=step_bytes,
+        evaluation_bytes=evaluation_bytes, settings=settings)
