@@ -27,10 +27,10 @@ compilation), then times them in alternating blocks of about ``--block_seconds``
 (iterations at each one's own pace), ``--rounds`` times. Ours trains in one long ``fit``, as a
 training run does, timed iteration by iteration, and a Keras callback runs the original's blocks
 between ours: with one ``fit`` call per block, ours ran some calls in a mode twice as slow here
-(the DCGAN: 1.3 or 2.55 s per iteration, decided per call), which one long ``fit`` did not show. The median block gives iterations/s,
-and the ratio is against the original timed in the same process. Peak RSS is measured per
-implementation in a fresh process of its own (build, warm up, two iterations). Both sides train
-on fixed random batches held in memory: no input pipeline.
+(the DCGAN: 1.3 or 2.55 s per iteration, decided per call), which one long ``fit`` did not show.
+The median block gives iterations/s, and the ratio is against the original timed in the same
+process. Peak RSS is measured per implementation in a fresh process of its own (build, warm up,
+two iterations). Both sides train on fixed random batches held in memory: no input pipeline.
 """
 
 import json
@@ -152,14 +152,14 @@ class _BlocksInOneFit(keras.callbacks.Callback):
     """Times our iterations one by one inside a single ``fit`` and, after each block of ours,
     runs a timed block of the original; stops the ``fit`` after ``rounds`` blocks of each."""
 
-    def __init__(self, original, warmup: int, block_seconds: float, rounds: int):
+    def __init__(self, original, original_steps: int, warmup: int, block_seconds: float,
+                 rounds: int):
         super().__init__()
-        self.original, self.warmup = original, warmup
-        self.block_seconds, self.rounds = block_seconds, rounds
+        self.original, self.original_steps = original, original_steps
+        self.warmup, self.block_seconds, self.rounds = warmup, block_seconds, rounds
         self.ours_seconds: list[float] = []  # every iteration of ours, warm-up included
         self.blocks = {"original": [], "ours": []}  # mean seconds per iteration, per block
-        self.ours_steps = None
-        self.original_steps = max(1, math.ceil(block_seconds / _timed(original, 1)))
+        self.ours_steps = None  # sized from the first iteration after the warm-up
         self._start = 0.0
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -183,14 +183,17 @@ def _alternating_in_one_fit(job) -> None:
     ours in a mode twice as slow in some calls here), timed per iteration, with the original's
     blocks run between ours from a callback."""
     _start_eager_runtime()
-    variant = job["variants"][0]
+    variant = job["variant"]
     original = _build("original", job["row"], job["vocab_size"])
     original_warmup = _timed(original, job["warmup"])
+    original_steps = max(1, math.ceil(job["block_seconds"] / _timed(original, 1)))
     ours = _build(variant, job["row"], job["vocab_size"])
-    blocks = _BlocksInOneFit(original, job["warmup"], job["block_seconds"], job["rounds"])
+    blocks = _BlocksInOneFit(original, original_steps, job["warmup"], job["block_seconds"],
+                             job["rounds"])
     ours(10**9, callbacks=[blocks])  # ends itself after its rounds (stop_training)
-    report(steps={"original": blocks.original_steps, variant: blocks.ours_steps},
-           warmup={"original": original_warmup, variant: sum(blocks.ours_seconds[:job["warmup"]])},
+    report(steps={"original": original_steps, variant: blocks.ours_steps},
+           warmup={"original": original_warmup,
+                   variant: sum(blocks.ours_seconds[:job["warmup"]])},
            rates={"original": 1 / statistics.median(blocks.blocks["original"]),
                   variant: 1 / statistics.median(blocks.blocks["ours"])})
 
@@ -233,7 +236,7 @@ def main(argv):
         original_peak = _peak(row, "original") if FLAGS.memory else None
         for variant in FLAGS.variants:
             speed = measure_in_fresh_process(
-                __file__, kind="speed", row=row, variants=[variant], rounds=FLAGS.rounds,
+                __file__, kind="speed", row=row, variant=variant, rounds=FLAGS.rounds,
                 block_seconds=FLAGS.block_seconds, warmup=FLAGS.warmup,
                 vocab_size=FLAGS.vocab_size)
             rates = speed["rates"]
