@@ -27,6 +27,7 @@ leaves out input pipelines, logging and checkpoints.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from pathlib import Path
 
@@ -63,15 +64,23 @@ def matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best
 
 
+@functools.lru_cache(maxsize=1)
+def _pool3_graph_def(graph_path: Path) -> tf.compat.v1.GraphDef:
+    """The graph file's ops up to ``pool_3``, read and parsed once for every row and batch."""
+    from ttur_tf.fid.inception import pool3_subgraph, read_graph_def
+
+    return pool3_subgraph(read_graph_def(graph_path))
+
+
 def _inception_graph(graph_path: str | Path, batch: int, image_size: int) -> tf.Graph:
     """The graph file's ops up to ``pool_3`` imported with an input of ``batch`` images of
     ``image_size``² (the classifier after it costs 2M multiply-adds an image of 5.7G)."""
-    from ttur_tf.fid.inception import INPUT_TENSOR, OUTPUT_NODE, pool3_subgraph, read_graph_def
+    from ttur_tf.fid.inception import INPUT_TENSOR, OUTPUT_NODE
 
     graph = tf.Graph()
     with graph.as_default():
         images = tf.compat.v1.placeholder(tf.float32, [batch, image_size, image_size, 3])
-        tf.compat.v1.import_graph_def(pool3_subgraph(read_graph_def(graph_path)), name="",
+        tf.compat.v1.import_graph_def(_pool3_graph_def(Path(graph_path)), name="",
                                       input_map={INPUT_TENSOR: images},
                                       return_elements=[f"{OUTPUT_NODE}:0"])
     return graph
