@@ -11,10 +11,15 @@ import subprocess
 import sys
 
 
-def measure_in_fresh_process(script: str, **job) -> dict:
-    """Runs ``script --worker=JSON(job)`` and returns the JSON object it printed last."""
+def measure_in_fresh_process(script: str, *, show_stderr: bool = False, **job) -> dict:
+    """Runs ``script --worker=JSON(job)`` and returns the JSON object it printed last.
+
+    The worker's stderr is kept for the ``CalledProcessError`` a failure raises, or shown as it
+    comes with ``show_stderr`` (progress of a long measurement)."""
     output = subprocess.run([sys.executable, script, f"--worker={json.dumps(job)}"],
-                            capture_output=True, text=True, check=True).stdout
+                            stdout=subprocess.PIPE,
+                            stderr=None if show_stderr else subprocess.PIPE,
+                            text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
