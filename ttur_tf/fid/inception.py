@@ -401,6 +401,22 @@ def prepare_images(images) -> tf.Tensor:
     return images
 
 
+def _import_graph(path: Path):
+    """Reads, checks and imports the graph file at ``path``; its parsed copies are freed on
+    return (before the first call's optimisation makes its own).
+
+    Returns:
+        (the file's SHA-256 in hex, the classifier's (2048, classes) float32 weights as a constant
+        or None for a graph without one, the pool_3 function of ``_import_pool3``).
+    """
+    data = path.read_bytes()
+    graph_def = read_graph_def(path, data)
+    weights = _class_weights(graph_def)
+    subgraph = _lower_legacy_batch_norm(pool3_subgraph(graph_def))
+    return (hashlib.sha256(data).hexdigest(), None if weights is None else tf.constant(weights),
+            _import_pool3(subgraph, path))
+
+
 class InceptionFeatures:
     """Maps batches of images to the original Inception graph's pool_3 features.
 
@@ -419,7 +435,7 @@ class InceptionFeatures:
 
     def __init__(self, inception_path: str | os.PathLike | None = None, download: bool = True):
         self.graph_path = locate_graph(inception_path, download=download)
-        self._import_graph()
+        self.graph_sha256, self._class_weights, self._pool3 = _import_graph(self.graph_path)
         # One function, traced once for every batch and image size: each instantiation of the
         # graph holds its own copy of the constants (and a run of grappler to make it).
         self._run_graph = tf.function(self._features_and_logits_of_prepared,
@@ -433,16 +449,6 @@ class InceptionFeatures:
                 f"{_how_to_install()}"
             ) from error
         return_freed_memory()  # grappler's copies of the weights (~450 MiB at full size)
-
-    def _import_graph(self) -> None:
-        """Reads, checks and imports the graph file; its parsed copies are freed on return."""
-        data = self.graph_path.read_bytes()
-        self.graph_sha256 = hashlib.sha256(data).hexdigest()
-        graph_def = read_graph_def(self.graph_path, data)
-        weights = _class_weights(graph_def)
-        self._class_weights = None if weights is None else tf.constant(weights)
-        subgraph = _lower_legacy_batch_norm(pool3_subgraph(graph_def))
-        self._pool3 = _import_pool3(subgraph, self.graph_path)
 
     @property
     def graph(self) -> tf.Graph:
