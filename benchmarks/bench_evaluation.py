@@ -17,18 +17,17 @@ peak printed for FID alone is an upper bound; the generator's call dominates it 
 The graph (``ttur_tf.fid.fullsize``: Keras's Inception-v3 with random weights behind the 2015
 graph's interface) gives meaningless scores and the real network's cost; it is built into
 ``~/.cache/ttur_tf`` once. On this project's 2-core CPU, 50,000 samples took 68 minutes for FID
-alone and 80 with all four metrics (README); progress goes to stderr. With ``--num_samples`` below 50,000 the time at 50,000 is
-extrapolated from the rate and labelled so.
+alone and 80 with all four metrics (README); progress goes to stderr. With ``--num_samples``
+below 50,000 the time at 50,000 is extrapolated from the rate and labelled so.
 """
 
 import json
-import resource
 import sys
 import time
 
 import numpy as np
 from absl import app, flags
-from fresh_process import measure_in_fresh_process, report
+from fresh_process import measure_in_fresh_process, peak_rss_mib, report
 
 flags.DEFINE_integer("num_samples", 50_000, "Samples generated and scored per evaluation.")
 flags.DEFINE_list("metrics", ["fid", "kid", "is", "pr"],
@@ -40,10 +39,6 @@ flags.DEFINE_string("worker", None, "Internal: JSON job for a measuring subproce
 FLAGS = flags.FLAGS
 
 _PAPER_RUN = 50_000
-
-
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class _TimedFeatures:
@@ -62,7 +57,7 @@ class _TimedFeatures:
         before, self.images = self.images, self.images + len(images)
         if self.images // self._every > before // self._every:
             print(f"  {self.images}/{self._total} samples after "
-                  f"{time.perf_counter() - self._start:.0f} s, peak RSS {_peak_mib():.0f} MiB",
+                  f"{time.perf_counter() - self._start:.0f} s, peak RSS {peak_rss_mib():.0f} MiB",
                   file=sys.stderr, flush=True)
         return result
 
@@ -99,13 +94,14 @@ def measure(job):
     count = job["num_samples"]
     features = _TimedFeatures(InceptionFeatures(job["graph"], download=False), count)
     reference = _reference(count, keep_features=bool(set(metrics) & {"kid", "pr"}))
-    gan.generate(gan.numpy_inputs(np.random.default_rng(2), 2))  # trace outside the timing
+    # Traced outside the timing, at the timed calls' batch size (another size traces again).
+    gan.generate(gan.numpy_inputs(np.random.default_rng(2), job["sample_batch_size"]))
     start = time.perf_counter()
     collector = generated_features(gan, features, count, job["sample_batch_size"],
                                    job["inception_batch_size"], np.random.default_rng(0),
                                    metrics=metrics)
     result = {"pass_seconds": time.perf_counter() - start, "graph_seconds": features.seconds,
-              "pass_peak_mib": _peak_mib(), "metric_seconds": {}, "metric_peak_mib": {}}
+              "pass_peak_mib": peak_rss_mib(), "metric_seconds": {}, "metric_peak_mib": {}}
     start = time.perf_counter()
     generated = collector.statistics()
     result["statistics_seconds"] = time.perf_counter() - start
@@ -113,7 +109,7 @@ def measure(job):
         start = time.perf_counter()
         image_scores([metric], generated, reference, collector.logits)
         result["metric_seconds"][metric] = time.perf_counter() - start
-        result["metric_peak_mib"][metric] = _peak_mib()
+        result["metric_peak_mib"][metric] = peak_rss_mib()
     report(**result)
 
 

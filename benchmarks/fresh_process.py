@@ -23,7 +23,11 @@ def measure_in_fresh_process(script: str, *, show_stderr: bool = False, **job) -
     return json.loads(output.strip().splitlines()[-1])
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def report(**result) -> None:
     """Prints a worker's result, with the process's peak RSS in MiB as ``peak_mib``."""
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({**result, "peak_mib": peak_mib}))
+    print(json.dumps({**result, "peak_mib": peak_rss_mib()}))
